@@ -1,0 +1,374 @@
+/* db.c: the daemon's PostgreSQL connection. Connecting is asynchronous (PQconnectPoll
+ * through the event loop) so that a database that is down or slow never stalls the XMPP
+ * link; statements are synchronous because they are short and local, and every one of
+ * them goes through store_query(), which notices a lost connection and starts the
+ * reconnect. Statements are prepared once per connection, on first use. */
+#include "internal.h"
+
+#include "../backoff.h"
+#include "../buf.h"
+#include "../log.h"
+#include "../loop.h"
+
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONNECT_TIMEOUT_MS 10000
+
+enum conn_state { CS_IDLE, CS_CONNECTING, CS_UP, CS_WAITING };
+
+struct store {
+	char *conninfo;
+	PGconn *conn;
+	enum conn_state state;
+	bool blocking; /* calpubsubctl: no event loop, no reconnect */
+	int watched_fd;
+	unsigned attempt;
+	uint64_t retry_min_ms, retry_max_ms;
+	struct loop_timer retry_timer;
+	struct loop_timer connect_timer;
+	store_event_fn on_event;
+	store_notify_fn on_notify;
+	void *arg;
+	bool down_reported;
+	const char **prepared; /* labels prepared on the current connection */
+	size_t n_prepared, cap_prepared;
+};
+
+static void start_connect(void *arg);
+static void on_socket(int fd, short revents, void *arg);
+
+PGconn *store_conn(struct store *st)
+{
+	return st->conn;
+}
+
+static void emit(struct store *st, enum store_event ev, const char *detail)
+{
+	if (st->on_event)
+		st->on_event(ev, detail, st->arg);
+}
+
+static void watch(struct store *st, short events)
+{
+	int fd = PQsocket(st->conn);
+	if (st->watched_fd >= 0 && st->watched_fd != fd)
+		loop_unwatch_fd(st->watched_fd);
+	st->watched_fd = fd;
+	if (fd >= 0)
+		loop_watch_fd(fd, events, on_socket, st);
+}
+
+static void unwatch(struct store *st)
+{
+	if (st->watched_fd >= 0)
+		loop_unwatch_fd(st->watched_fd);
+	st->watched_fd = -1;
+}
+
+static void forget_prepared(struct store *st)
+{
+	st->n_prepared = 0;
+}
+
+/* First line of a libpq message, for one-line logs. */
+static void first_line(char *dst, size_t n, const char *msg)
+{
+	snprintf(dst, n, "%s", msg ? msg : "unknown error");
+	dst[strcspn(dst, "\n")] = '\0';
+}
+
+static void schedule_retry(struct store *st, const char *why)
+{
+	unwatch(st);
+	if (st->conn)
+		PQfinish(st->conn);
+	st->conn = NULL;
+	forget_prepared(st);
+	loop_timer_stop(&st->connect_timer);
+	bool was_up = st->state == CS_UP;
+	st->state = CS_WAITING;
+	if (st->blocking)
+		return;
+	uint64_t delay = backoff_delay_ms(st->attempt++, st->retry_min_ms, st->retry_max_ms, backoff_jitter());
+	if (was_up || !st->down_reported)
+		log_error("database unavailable: %s; retrying in %.1f s", why, (double)delay / 1000.0);
+	else
+		log_debug("database still unavailable: %s; retrying in %.1f s", why, (double)delay / 1000.0);
+	st->down_reported = true;
+	loop_timer_start(&st->retry_timer, delay);
+	emit(st, STORE_EV_DOWN, why);
+}
+
+static void connection_lost(struct store *st)
+{
+	char why[256];
+	first_line(why, sizeof(why), st->conn ? PQerrorMessage(st->conn) : NULL);
+	if (!why[0])
+		snprintf(why, sizeof(why), "connection closed");
+	schedule_retry(st, why);
+}
+
+static void on_connected(struct store *st)
+{
+	loop_timer_stop(&st->connect_timer);
+	st->state = CS_UP;
+	int version = 0;
+	enum store_result r = store_schema_version(st, &version);
+	if (r != STORE_OK) {
+		if (st->state == CS_UP)
+			schedule_retry(st, "cannot read the schema version");
+		return;
+	}
+	if (version != store_schema_expected()) {
+		char detail[256];
+		if (version < store_schema_expected())
+			snprintf(detail, sizeof(detail),
+			         "the database schema is at version %d, this calpubsub needs %d: run 'calpubsubctl migrate'",
+			         version, store_schema_expected());
+		else
+			snprintf(detail, sizeof(detail),
+			         "the database schema is at version %d, newer than this calpubsub (%d): upgrade calpubsub",
+			         version, store_schema_expected());
+		emit(st, STORE_EV_SCHEMA_MISMATCH, detail);
+		return;
+	}
+	if (store_command(st, "listen", "LISTEN " STORE_NOTIFY_CHANNEL, 0, NULL) != STORE_OK)
+		return; /* store_command already scheduled the retry */
+	if (st->down_reported)
+		log_info("database connection restored");
+	else
+		log_info("connected to the database (schema version %d)", version);
+	st->down_reported = false;
+	st->attempt = 0;
+	watch(st, POLLIN);
+	emit(st, STORE_EV_UP, NULL);
+}
+
+static void drain_notifications(struct store *st)
+{
+	PGnotify *n;
+	while (st->conn && (n = PQnotifies(st->conn)) != NULL) {
+		if (st->on_notify)
+			st->on_notify(n->extra, st->arg);
+		PQfreemem(n);
+	}
+}
+
+static void advance_connect(struct store *st)
+{
+	switch (PQconnectPoll(st->conn)) {
+	case PGRES_POLLING_READING: watch(st, POLLIN); break;
+	case PGRES_POLLING_WRITING: watch(st, POLLOUT); break;
+	case PGRES_POLLING_OK: on_connected(st); break;
+	case PGRES_POLLING_FAILED:
+	default: connection_lost(st); break;
+	}
+}
+
+static void on_socket(int fd, short revents, void *arg)
+{
+	(void)fd;
+	(void)revents;
+	struct store *st = arg;
+	if (st->state == CS_CONNECTING) {
+		advance_connect(st);
+		return;
+	}
+	if (st->state != CS_UP)
+		return;
+	if (!PQconsumeInput(st->conn) || PQstatus(st->conn) != CONNECTION_OK) {
+		connection_lost(st);
+		return;
+	}
+	drain_notifications(st);
+}
+
+static void on_connect_timeout(void *arg)
+{
+	struct store *st = arg;
+	if (st->state == CS_CONNECTING)
+		schedule_retry(st, "connection attempt timed out");
+}
+
+static void start_connect(void *arg)
+{
+	struct store *st = arg;
+	st->conn = PQconnectStart(st->conninfo);
+	if (!st->conn || PQstatus(st->conn) == CONNECTION_BAD) {
+		connection_lost(st);
+		return;
+	}
+	st->state = CS_CONNECTING;
+	loop_timer_start(&st->connect_timer, CONNECT_TIMEOUT_MS);
+	watch(st, POLLOUT);
+}
+
+/* Notifications can arrive while a synchronous statement runs; libpq then keeps them
+ * queued without the socket becoming readable again, so drain before every wait. */
+static bool drain_hook(void *arg)
+{
+	struct store *st = arg;
+	if (st->state == CS_UP)
+		drain_notifications(st);
+	return false;
+}
+
+struct store *store_new(const char *conninfo, double retry_min_s, double retry_max_s)
+{
+	struct store *st = xcalloc(1, sizeof(*st));
+	st->conninfo = xstrdup(conninfo);
+	st->watched_fd = -1;
+	st->retry_min_ms = (uint64_t)(retry_min_s * 1000);
+	st->retry_max_ms = (uint64_t)(retry_max_s * 1000);
+	loop_timer_init(&st->retry_timer, start_connect, st);
+	loop_timer_init(&st->connect_timer, on_connect_timeout, st);
+	return st;
+}
+
+void store_set_handlers(struct store *st, store_event_fn on_event, store_notify_fn on_notify, void *arg)
+{
+	st->on_event = on_event;
+	st->on_notify = on_notify;
+	st->arg = arg;
+}
+
+void store_start(struct store *st)
+{
+	loop_add_hook(drain_hook, st);
+	start_connect(st);
+}
+
+struct store *store_connect_blocking(const char *conninfo, char *err, size_t errlen)
+{
+	PGconn *conn = PQconnectdb(conninfo);
+	if (!conn || PQstatus(conn) != CONNECTION_OK) {
+		char why[256];
+		first_line(why, sizeof(why), conn ? PQerrorMessage(conn) : "out of memory");
+		snprintf(err, errlen, "cannot connect to the database: %s", why);
+		PQfinish(conn);
+		return NULL;
+	}
+	struct store *st = xcalloc(1, sizeof(*st));
+	st->conninfo = xstrdup(conninfo);
+	st->conn = conn;
+	st->state = CS_UP;
+	st->blocking = true;
+	st->watched_fd = -1;
+	/* calpubsubctl's own messages say what failed; libpq's NOTICEs would only add noise */
+	PQexec(conn, "SET client_min_messages = warning");
+	return st;
+}
+
+void store_free(struct store *st)
+{
+	if (!st)
+		return;
+	if (!st->blocking) {
+		loop_timer_stop(&st->retry_timer);
+		loop_timer_stop(&st->connect_timer);
+		unwatch(st);
+	}
+	if (st->conn)
+		PQfinish(st->conn);
+	free(st->prepared);
+	free(st->conninfo);
+	free(st);
+}
+
+bool store_is_up(const struct store *st)
+{
+	return st && st->state == CS_UP;
+}
+
+static bool is_prepared(struct store *st, const char *label)
+{
+	for (size_t i = 0; i < st->n_prepared; i++)
+		if (strcmp(st->prepared[i], label) == 0)
+			return true;
+	return false;
+}
+
+static void remember_prepared(struct store *st, const char *label)
+{
+	if (st->n_prepared == st->cap_prepared) {
+		st->cap_prepared = st->cap_prepared ? st->cap_prepared * 2 : 32;
+		st->prepared = xrealloc(st->prepared, st->cap_prepared * sizeof(*st->prepared));
+	}
+	st->prepared[st->n_prepared++] = label;
+}
+
+/* Classifies a failed result; takes ownership of res. */
+static enum store_result classify_failure(struct store *st, const char *label, PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	char msg[512];
+	first_line(msg, sizeof(msg), res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
+	enum store_result r = STORE_FAILED;
+	if (PQstatus(st->conn) != CONNECTION_OK || (state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0)))
+		r = STORE_UNAVAILABLE;
+	else if (state && strcmp(state, "23505") == 0)
+		r = STORE_CONFLICT;
+	PQclear(res);
+	if (r == STORE_UNAVAILABLE) {
+		if (!st->blocking)
+			connection_lost(st);
+		else
+			log_error("database: %s", msg);
+	} else if (r == STORE_FAILED) {
+		log_error("database statement '%s' failed: %s", label, msg);
+	}
+	return r;
+}
+
+PGresult *store_query(struct store *st, const char *label, const char *sql, int nparams,
+                      const char *const *params, enum store_result *res)
+{
+	if (!st || st->state != CS_UP || !st->conn) {
+		*res = STORE_UNAVAILABLE;
+		return NULL;
+	}
+	if (!is_prepared(st, label)) {
+		PGresult *p = PQprepare(st->conn, label, sql, nparams, NULL);
+		if (PQresultStatus(p) != PGRES_COMMAND_OK) {
+			*res = classify_failure(st, label, p);
+			return NULL;
+		}
+		PQclear(p);
+		remember_prepared(st, label);
+	}
+	PGresult *r = PQexecPrepared(st->conn, label, nparams, params, NULL, NULL, 0);
+	ExecStatusType s = PQresultStatus(r);
+	if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) {
+		*res = STORE_OK;
+		return r;
+	}
+	*res = classify_failure(st, label, r);
+	return NULL;
+}
+
+enum store_result store_command(struct store *st, const char *label, const char *sql, int nparams,
+                                const char *const *params)
+{
+	enum store_result res;
+	PGresult *r = store_query(st, label, sql, nparams, params, &res);
+	PQclear(r);
+	return res;
+}
+
+enum store_result store_begin(struct store *st)
+{
+	return store_command(st, "begin", "BEGIN", 0, NULL);
+}
+
+enum store_result store_commit(struct store *st)
+{
+	return store_command(st, "commit", "COMMIT", 0, NULL);
+}
+
+void store_rollback(struct store *st)
+{
+	if (st && st->state == CS_UP && st->conn)
+		PQclear(PQexec(st->conn, "ROLLBACK"));
+}

@@ -1,0 +1,33 @@
+/* internal.h: what the store/ files share about the libpq connection. Not for use
+ * outside store/. */
+#ifndef CALPUBSUB_STORE_INTERNAL_H
+#define CALPUBSUB_STORE_INTERNAL_H
+
+#include "store.h"
+
+#include <libpq-fe.h>
+
+struct migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+
+extern const struct migration store_migrations[];
+extern const size_t store_n_migrations;
+
+PGconn *store_conn(struct store *st);
+/* Runs a parameterised statement. Returns the result on success (caller PQclear()s it),
+ * NULL on failure with *res set: STORE_UNAVAILABLE when the connection is gone (the store
+ * then reconnects on its own), STORE_CONFLICT on a unique violation, STORE_FAILED
+ * otherwise (logged with the statement's label). */
+PGresult *store_query(struct store *st, const char *label, const char *sql, int nparams,
+                      const char *const *params, enum store_result *res);
+/* Same for statements without result rows; returns STORE_OK or the failure. */
+enum store_result store_command(struct store *st, const char *label, const char *sql, int nparams,
+                                const char *const *params);
+enum store_result store_begin(struct store *st);
+enum store_result store_commit(struct store *st);
+void store_rollback(struct store *st);
+
+#endif

@@ -1,0 +1,290 @@
+/* router.c: dispatches stanzas from the server to the handlers registered by the other
+ * xmpp/ files, and writes replies. Replies are serialised by hand into one buffer and
+ * written with link_send(): cheaper than building libstrophe stanza trees. */
+#include "router.h"
+
+#include "../log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
+
+struct iq_route {
+	char *ns;
+	iq_handler_fn get;
+	iq_handler_fn set;
+	void *arg;
+};
+
+struct router {
+	struct link *link;
+	const struct config *cfg;
+	struct iq_route *routes;
+	size_t n_routes;
+	char **features;
+	size_t n_features;
+	stanza_handler_fn on_message;
+	void *message_arg;
+	stanza_handler_fn on_presence;
+	void *presence_arg;
+};
+
+struct router *router_new(struct link *link, const struct config *cfg)
+{
+	struct router *r = xcalloc(1, sizeof(*r));
+	r->link = link;
+	r->cfg = cfg;
+	return r;
+}
+
+void router_free(struct router *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_routes; i++)
+		free(r->routes[i].ns);
+	free(r->routes);
+	for (size_t i = 0; i < r->n_features; i++)
+		free(r->features[i]);
+	free(r->features);
+	free(r);
+}
+
+struct link *router_link(struct router *r)
+{
+	return r->link;
+}
+
+const struct config *router_config(struct router *r)
+{
+	return r->cfg;
+}
+
+void router_register_iq(struct router *r, const char *ns, iq_handler_fn get, iq_handler_fn set, void *arg)
+{
+	r->routes = xrealloc(r->routes, (r->n_routes + 1) * sizeof(*r->routes));
+	r->routes[r->n_routes++] = (struct iq_route){xstrdup(ns), get, set, arg};
+}
+
+void router_on_message(struct router *r, stanza_handler_fn fn, void *arg)
+{
+	r->on_message = fn;
+	r->message_arg = arg;
+}
+
+void router_on_presence(struct router *r, stanza_handler_fn fn, void *arg)
+{
+	r->on_presence = fn;
+	r->presence_arg = arg;
+}
+
+void router_add_feature(struct router *r, const char *var)
+{
+	for (size_t i = 0; i < r->n_features; i++)
+		if (strcmp(r->features[i], var) == 0)
+			return;
+	r->features = xrealloc(r->features, (r->n_features + 1) * sizeof(*r->features));
+	r->features[r->n_features++] = xstrdup(var);
+}
+
+size_t router_feature_count(const struct router *r)
+{
+	return r->n_features;
+}
+
+const char *router_feature(const struct router *r, size_t i)
+{
+	return r->features[i];
+}
+
+void xml_attr(struct buf *b, const char *name, const char *value)
+{
+	if (!value)
+		return;
+	buf_putc(b, ' ');
+	buf_puts(b, name);
+	buf_puts(b, "='");
+	buf_xml_escape(b, value);
+	buf_putc(b, '\'');
+}
+
+size_t stanza_element_count(xmpp_stanza_t *st)
+{
+	size_t n = 0;
+	for (xmpp_stanza_t *c = xmpp_stanza_get_children(st); c; c = xmpp_stanza_get_next(c))
+		if (xmpp_stanza_is_tag(c))
+			n++;
+	return n;
+}
+
+xmpp_stanza_t *stanza_first_element(xmpp_stanza_t *st)
+{
+	for (xmpp_stanza_t *c = xmpp_stanza_get_children(st); c; c = xmpp_stanza_get_next(c))
+		if (xmpp_stanza_is_tag(c))
+			return c;
+	return NULL;
+}
+
+xmpp_stanza_t *stanza_next_element(xmpp_stanza_t *st)
+{
+	for (xmpp_stanza_t *c = xmpp_stanza_get_next(st); c; c = xmpp_stanza_get_next(c))
+		if (xmpp_stanza_is_tag(c))
+			return c;
+	return NULL;
+}
+
+char *stanza_text(xmpp_stanza_t *st)
+{
+	return xmpp_stanza_get_text(st);
+}
+
+static void open_reply(struct buf *b, struct iq *iq, const char *type)
+{
+	buf_puts(b, "<iq");
+	xml_attr(b, "type", type);
+	xml_attr(b, "id", iq->id);
+	xml_attr(b, "from", iq->to);
+	xml_attr(b, "to", iq->from);
+}
+
+void iq_result(struct iq *iq, const char *payload)
+{
+	if (iq->answered) {
+		log_error("bug: IQ %s answered twice", iq->id ? iq->id : "(no id)");
+		return;
+	}
+	iq->answered = true;
+	struct buf b = BUF_INIT;
+	open_reply(&b, iq, "result");
+	if (payload && *payload) {
+		buf_putc(&b, '>');
+		buf_puts(&b, payload);
+		buf_puts(&b, "</iq>");
+	} else {
+		buf_puts(&b, "/>");
+	}
+	link_send(iq->router->link, b.data, b.len);
+	buf_free(&b);
+}
+
+void xml_error_element(struct buf *b, enum stanza_error_type type, enum stanza_cond cond, const char *app_condition,
+                       const char *text)
+{
+	buf_printf(b, "<error type='%s'><%s xmlns='" NS_STANZAS "'/>", stanza_error_type_name(type),
+	           stanza_cond_name(cond));
+	if (text) {
+		buf_puts(b, "<text xmlns='" NS_STANZAS "'>");
+		buf_xml_escape(b, text);
+		buf_puts(b, "</text>");
+	}
+	if (app_condition)
+		buf_puts(b, app_condition);
+	buf_puts(b, "</error>");
+}
+
+void iq_error_typed(struct iq *iq, enum stanza_error_type type, enum stanza_cond cond, const char *app_condition,
+                    const char *text)
+{
+	if (iq->answered) {
+		log_error("bug: IQ %s answered twice", iq->id ? iq->id : "(no id)");
+		return;
+	}
+	iq->answered = true;
+	struct buf b = BUF_INIT;
+	open_reply(&b, iq, "error");
+	buf_putc(&b, '>');
+	xml_error_element(&b, type, cond, app_condition, text);
+	buf_puts(&b, "</iq>");
+	link_send(iq->router->link, b.data, b.len);
+	buf_free(&b);
+	log_debug("IQ %s from %s: %s%s%s", iq->id ? iq->id : "(no id)", iq->from, stanza_cond_name(cond),
+	          text ? ": " : "", text ? text : "");
+}
+
+void iq_error(struct iq *iq, enum stanza_cond cond, const char *app_condition, const char *text)
+{
+	iq_error_typed(iq, stanza_cond_default_type(cond), cond, app_condition, text);
+}
+
+static const struct iq_route *find_route(struct router *r, const char *ns)
+{
+	for (size_t i = 0; i < r->n_routes; i++)
+		if (strcmp(r->routes[i].ns, ns) == 0)
+			return &r->routes[i];
+	return NULL;
+}
+
+/* True when `to` names the service itself: the bare component domain. */
+static bool addressed_to_service(struct router *r, const char *to)
+{
+	return to && strcasecmp(to, r->cfg->jid) == 0;
+}
+
+static void dispatch_request(struct router *r, struct iq *iq, bool is_set)
+{
+	iq->is_set = is_set;
+	if (!iq->id)
+		return iq_error(iq, SC_BAD_REQUEST, NULL, "an IQ request needs an id");
+	if (stanza_element_count(iq->stanza) != 1)
+		return iq_error(iq, SC_BAD_REQUEST, NULL, "an IQ request carries exactly one child element");
+	iq->payload = stanza_first_element(iq->stanza);
+	iq->ns = xmpp_stanza_get_ns(iq->payload);
+	iq->name = xmpp_stanza_get_name(iq->payload);
+	if (!addressed_to_service(r, iq->to))
+		return iq_error(iq, SC_SERVICE_UNAVAILABLE, NULL, NULL);
+	const struct iq_route *route = iq->ns ? find_route(r, iq->ns) : NULL;
+	if (!route)
+		return iq_error(iq, SC_SERVICE_UNAVAILABLE, NULL, NULL);
+	iq_handler_fn fn = is_set ? route->set : route->get;
+	if (!fn)
+		return iq_error(iq, SC_FEATURE_NOT_IMPLEMENTED, NULL, NULL);
+	fn(iq, route->arg);
+	if (!iq->answered) {
+		log_error("bug: handler for %s left IQ %s unanswered", iq->ns, iq->id);
+		iq_error(iq, SC_INTERNAL_SERVER_ERROR, NULL, NULL);
+	}
+}
+
+static void dispatch_iq(struct router *r, xmpp_stanza_t *stanza)
+{
+	struct iq iq = {0};
+	iq.router = r;
+	iq.stanza = stanza;
+	iq.id = xmpp_stanza_get_id(stanza);
+	iq.from = xmpp_stanza_get_from(stanza);
+	iq.to = xmpp_stanza_get_to(stanza);
+	const char *type = xmpp_stanza_get_type(stanza);
+	if (type && (strcmp(type, "result") == 0 || strcmp(type, "error") == 0)) {
+		if (!link_take_reply(r->link, iq.id, type[0] == 'e'))
+			log_debug("ignoring unexpected IQ %s %s from %s", type, iq.id ? iq.id : "(no id)",
+			          iq.from ? iq.from : "(nobody)");
+		return;
+	}
+	if (!iq.from) {
+		log_debug("dropping an IQ without a sender");
+		return;
+	}
+	if (!iq.to)
+		iq.to = r->cfg->jid;
+	if (type && strcmp(type, "get") == 0)
+		dispatch_request(r, &iq, false);
+	else if (type && strcmp(type, "set") == 0)
+		dispatch_request(r, &iq, true);
+	else
+		iq_error(&iq, SC_BAD_REQUEST, NULL, "an IQ type must be get, set, result or error");
+}
+
+void router_dispatch(xmpp_stanza_t *stanza, void *arg)
+{
+	struct router *r = arg;
+	const char *name = xmpp_stanza_get_name(stanza);
+	if (!name)
+		return;
+	if (strcmp(name, "iq") == 0)
+		dispatch_iq(r, stanza);
+	else if (strcmp(name, "message") == 0 && r->on_message)
+		r->on_message(stanza, r->message_arg);
+	else if (strcmp(name, "presence") == 0 && r->on_presence)
+		r->on_presence(stanza, r->presence_arg);
+}

@@ -1,0 +1,57 @@
+"""tap.py: runs the test functions of an end-to-end test file and reports them as TAP
+for automake's tap-driver. A test is an async function taking the environment; a failed
+assertion or any exception is a 'not ok' with the traceback as diagnostics."""
+
+import asyncio
+import os
+import sys
+import time
+import traceback
+
+_tests = []
+
+
+def test(fn):
+    """Decorator: registers an async test function, run in file order."""
+    _tests.append(fn)
+    return fn
+
+
+def diag(msg):
+    for line in str(msg).splitlines() or [""]:
+        print("# " + line, flush=True)
+
+
+def run(make_env, tests=None):
+    """Runs the registered tests against the environment made by make_env (an async
+    context manager factory). CALPUBSUB_TEST_ONLY=name1,name2 selects tests."""
+    selected = tests if tests is not None else list(_tests)
+    only = os.environ.get("CALPUBSUB_TEST_ONLY")
+    if only:
+        names = set(only.split(","))
+        selected = [t for t in selected if t.__name__ in names]
+    failures = asyncio.run(_run_all(make_env, selected))
+    sys.exit(1 if failures else 0)
+
+
+async def _run_all(make_env, selected):
+    print("1..%d" % len(selected), flush=True)
+    failures = 0
+    try:
+        async with make_env() as env:
+            for n, fn in enumerate(selected, 1):
+                doc = (fn.__doc__ or fn.__name__).strip().splitlines()[0]
+                started = time.monotonic()
+                try:
+                    await fn(env)
+                    print("ok %d - %s (%.1f s)" % (n, doc, time.monotonic() - started), flush=True)
+                except Exception:  # a failed test must not stop the others
+                    failures += 1
+                    print("not ok %d - %s" % (n, doc), flush=True)
+                    diag(traceback.format_exc())
+                    env.dump_logs_on_failure()
+    except Exception:
+        diag("environment failed:\n" + traceback.format_exc())
+        print("Bail out! the test environment could not be set up or torn down", flush=True)
+        return failures + 1
+    return failures

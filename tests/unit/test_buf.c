@@ -1,0 +1,60 @@
+/* test_buf.c: buffers and the XML escaping every outgoing byte goes through. */
+#include "src/buf.h"
+#include "tap.h"
+
+#include <stdlib.h>
+
+static char *escaped(const char *s, size_t n)
+{
+	struct buf b = BUF_INIT;
+	buf_xml_escape_n(&b, s, n);
+	return buf_steal(&b);
+}
+
+int main(void)
+{
+	struct buf b = BUF_INIT;
+	is_str(buf_cstr(&b), "", "an empty buffer reads as an empty string");
+	buf_puts(&b, "abc");
+	buf_printf(&b, "%d-%s", 42, "x");
+	is_str(b.data, "abc42-x", "append and printf");
+	is_int(b.len, 7, "length tracks content");
+	for (int i = 0; i < 10000; i++)
+		buf_putc(&b, 'z');
+	is_int(b.len, 10007, "grows past many reallocations");
+	buf_reset(&b);
+	is_str(b.data, "", "reset empties");
+	buf_free(&b);
+
+	char *e = escaped("<a href=\"x\">&'</a>", 18);
+	is_str(e, "&lt;a href=&quot;x&quot;&gt;&amp;&apos;&lt;/a&gt;", "markup characters are escaped");
+	free(e);
+	e = escaped("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\x85", 14);
+	is_str(e, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\x85", "valid UTF-8 passes through");
+	free(e);
+	e = escaped("a\x01" "b", 3);
+	is_str(e, "a\xef\xbf\xbd" "b", "a control character becomes U+FFFD");
+	free(e);
+	e = escaped("a\xff" "b", 3);
+	is_str(e, "a\xef\xbf\xbd" "b", "an invalid byte becomes U+FFFD");
+	free(e);
+	e = escaped("\xc0\xaf", 2);
+	is_str(e, "\xef\xbf\xbd\xef\xbf\xbd", "an overlong encoding is refused");
+	free(e);
+	e = escaped("\xed\xa0\x80", 3);
+	is_str(e, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", "a UTF-16 surrogate is refused");
+	free(e);
+	e = escaped("\xe2\x82", 2);
+	is_str(e, "\xef\xbf\xbd\xef\xbf\xbd", "a truncated sequence is refused");
+	free(e);
+	e = escaped("tab\there\nnl\r", 12);
+	is_str(e, "tab\there\nnl\r", "tab, newline and carriage return are allowed");
+	free(e);
+	ok(utf8_is_xml_safe("plain", 5), "plain ASCII is XML-safe");
+	ok(!utf8_is_xml_safe("\x00", 1), "NUL is not XML-safe");
+	ok(!utf8_is_xml_safe("\xef\xbf\xbe", 3), "U+FFFE is not XML-safe");
+	char *s = xstrndup("hello world", 5);
+	is_str(s, "hello", "xstrndup cuts");
+	free(s);
+	return done_testing();
+}

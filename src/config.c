@@ -349,10 +349,13 @@ static char *read_secret_file(const char *path, char *err, size_t errlen)
 
 bool config_load_secret(struct config *cfg, char *err, size_t errlen)
 {
-	const char *env = getenv(CONFIG_SECRET_ENV);
+	char *env = getenv(CONFIG_SECRET_ENV);
 	if (env && *env) {
 		cfg->secret = xstrdup(env);
 		cfg->secret_source = "environment";
+		/* unsetenv() alone leaves the value readable in /proc/PID/environ, which shows
+		 * the original environment block: wipe it there first. */
+		memset(env, 0, strlen(env));
 		unsetenv(CONFIG_SECRET_ENV);
 		return true;
 	}

@@ -79,6 +79,12 @@ static void reload(struct daemon *d)
 		return;
 	}
 	enum log_level level = effective_level(fresh.log_level, d->verbosity);
+	/* Announce under whichever of the old and new levels shows it, so that the line
+	 * appears when the level goes down and when it goes up. */
+	bool announced = log_enabled(LOGL_INFO);
+	if (announced)
+		log_info("SIGHUP: configuration re-read; log level %s, log destination %s", log_level_name(level),
+		         fresh.log_destination);
 	if (!log_configure(NULL, fresh.log_destination, level)) {
 		log_error("SIGHUP: cannot open log destination %s: %s", fresh.log_destination, strerror(errno));
 	} else {
@@ -86,8 +92,9 @@ static void reload(struct daemon *d)
 		d->cfg.log_destination = xstrdup(fresh.log_destination);
 		d->cfg.log_level = fresh.log_level;
 	}
-	log_info("SIGHUP: configuration re-read; log level %s, log destination %s", log_level_name(level),
-	         d->cfg.log_destination);
+	if (!announced)
+		log_info("SIGHUP: configuration re-read; log level %s, log destination %s", log_level_name(level),
+		         d->cfg.log_destination);
 	if (strcmp(fresh.jid, d->cfg.jid) != 0 || strcmp(fresh.server_host, d->cfg.server_host) != 0 ||
 	    fresh.server_port != d->cfg.server_port || strcmp(fresh.db_conninfo, d->cfg.db_conninfo) != 0)
 		log_warn("SIGHUP: component, server or database settings changed; restart calpubsub to apply them");

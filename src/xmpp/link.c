@@ -55,6 +55,7 @@ struct link {
 	struct pending_sync syncs[MAX_PENDING_SYNCS]; /* FIFO ring */
 	size_t sync_head, n_syncs;
 	bool keepalive_outstanding;
+	int connect_errno; /* why the last TCP connect failed, as libstrophe logged it */
 	unsigned long long id_seq;
 	char id_prefix[16];
 	link_state_fn on_state;
@@ -73,6 +74,11 @@ static void on_fd(int fd, short revents, void *arg);
 static void strophe_log(void *userdata, xmpp_log_level_t level, const char *area, const char *msg)
 {
 	(void)userdata;
+	/* libstrophe 0.12 reports a failed TCP connect to the connection handler without its
+	 * errno, but logs it; keep it so that the admin reads "Connection refused". */
+	int err;
+	if (the_link && sscanf(msg, "connection failed, error %d", &err) == 1)
+		the_link->connect_errno = err;
 	switch (level) {
 	case XMPP_LEVEL_ERROR: log_warn("libstrophe %s: %s", area, msg); break;
 	case XMPP_LEVEL_WARN: log_debug("libstrophe %s: %s", area, msg); break;
@@ -164,10 +170,6 @@ static void on_fd(int fd, short revents, void *arg)
 		l->tcp_connecting = false;
 	if (connect_done || (revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL))) {
 		run_strophe(l);
-		/* During the handshake libstrophe queues its own output (stream header, handshake)
-		 * while handling input, and writes it only at the start of the next run. */
-		if (!l->online && l->fd >= 0)
-			run_strophe(l);
 	}
 }
 
@@ -185,8 +187,10 @@ static bool link_hook(void *arg)
 			loop_watch_fd(l->fd, events, on_fd, l);
 		}
 	}
-	/* libstrophe's own timers (stream close timeouts) only run inside xmpp_run_once */
-	if (loop_now_ms() - l->last_strophe_run_ms >= STROPHE_TICK_MS)
+	/* During the handshake libstrophe queues its own output (stream header, handshake)
+	 * while handling input and writes it only at the start of its next run; its own
+	 * timers (stream close timeouts) also only run inside xmpp_run_once. */
+	if ((!l->online && l->fd >= 0) || loop_now_ms() - l->last_strophe_run_ms >= STROPHE_TICK_MS)
 		run_strophe(l);
 	return false;
 }
@@ -309,8 +313,8 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error, xm
 		 * connected) will not fix itself in a second: retry at the capped rate. */
 		capped = se->type == XMPP_SE_NOT_AUTHORIZED || se->type == XMPP_SE_CONFLICT ||
 		         se->type == XMPP_SE_HOST_UNKNOWN || se->type == XMPP_SE_POLICY_VIOLATION;
-	} else if (error) {
-		snprintf(why, sizeof(why), "%s", strerror(error));
+	} else if (error || l->connect_errno) {
+		snprintf(why, sizeof(why), "%s", strerror(error ? error : l->connect_errno));
 	} else {
 		snprintf(why, sizeof(why), was_online ? "the server closed the connection" : "the connection failed");
 	}
@@ -335,6 +339,7 @@ static void connect_now(void *arg)
 	if (l->shutting_down)
 		return;
 	log_debug("connecting to %s:%d", l->cfg->server_host, l->cfg->server_port);
+	l->connect_errno = 0;
 	int rc = xmpp_connect_component(l->conn, l->cfg->server_host, (unsigned short)l->cfg->server_port,
 	                                on_conn_event, l);
 	if (rc != XMPP_EOK) {

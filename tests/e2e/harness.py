@@ -206,6 +206,7 @@ class Calpubsub:
         self.log = os.path.join(self.dir, "calpubsub.log")
         self.secret_file = os.path.join(self.dir, "secret")
         self.proc = None
+        self.detached_pids = []  # daemons started without -f, killed at teardown
         self.dbname = dbname
         with open(self.secret_file, "w") as f:
             f.write((secret or env.secret) + "\n")
@@ -309,6 +310,12 @@ class Calpubsub:
 
     def kill9(self):
         return self.stop(signal.SIGKILL)
+
+    def kill_detached(self):
+        for pid in self.detached_pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.detached_pids = []
 
 
 class Client(slixmpp.ClientXMPP):
@@ -441,6 +448,7 @@ class Env:
         for d in self.daemons:
             with contextlib.suppress(Exception):
                 statuses.append(d.stop())
+            d.kill_detached()
         with contextlib.suppress(Exception):
             self.prosody.stop()
         with contextlib.suppress(Exception):

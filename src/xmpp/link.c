@@ -42,7 +42,6 @@ struct link {
 	bool tcp_connecting;
 	bool online;
 	bool shutting_down;
-	bool next_retry_capped;
 	unsigned attempt;
 	uint64_t online_since_ms;
 	uint64_t last_strophe_run_ms;

@@ -88,7 +88,10 @@ class Postgres:
         return subprocess.run(argv, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
 
     def init(self):
-        os.makedirs(self.dir)
+        """Creates the cluster unless the directory already holds one."""
+        if os.path.exists(os.path.join(self.data, "PG_VERSION")):
+            return
+        os.makedirs(self.dir, exist_ok=True)
         if is_root():
             shutil.chown(self.dir, "postgres")
         self._as_owner([os.path.join(PG_BINDIR, "initdb"), "-D", self.data, "-A", "trust", "-U", "calpubsub",
@@ -116,7 +119,9 @@ class Postgres:
                              check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         return out.stdout.strip()
 
-    def createdb(self, name):
+    def createdb(self, name, exist_ok=False):
+        if exist_ok and self.psql("SELECT 1 FROM pg_database WHERE datname = '%s'" % name, dbname="postgres"):
+            return
         self.psql("CREATE DATABASE \"%s\"" % name, dbname="postgres")
 
 
@@ -132,8 +137,8 @@ class Prosody:
         self.cfg = os.path.join(self.dir, "prosody.cfg.lua")
         self.log = os.path.join(self.dir, "prosody.log")
         self.proc = None
-        os.makedirs(os.path.join(self.dir, "data"))
-        os.makedirs(os.path.join(self.dir, "certs"))
+        os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
+        os.makedirs(os.path.join(self.dir, "certs"), exist_ok=True)
         self.write_config()
 
     def write_config(self):
@@ -390,8 +395,15 @@ def error_of(iq_xml):
 class Env:
     """One PostgreSQL, one Prosody and (usually) one calpubsub, plus clients."""
 
-    def __init__(self):
-        self.root = tempfile.mkdtemp(prefix="calpubsub-e2e-")
+    def __init__(self, root=None):
+        """root: a directory to keep (the demo's state); by default a temporary one that
+        is removed afterwards."""
+        self.keep = KEEP or root is not None
+        if root:
+            os.makedirs(root, exist_ok=True)
+            self.root = os.path.abspath(root)
+        else:
+            self.root = tempfile.mkdtemp(prefix="calpubsub-e2e-")
         os.chmod(self.root, 0o755)  # PostgreSQL runs as another user
         self.secret = uuid.uuid4().hex
         self.postgres = Postgres(self.root)
@@ -401,15 +413,15 @@ class Env:
         self.component = COMPONENT
         self.domain = DOMAIN
 
-    def setup(self, users=("alice", "bob", "carol", "admin"), start_daemon=True):
+    def setup(self, users=("alice", "bob", "carol", "admin"), start_daemon=True, daemon_settings=None):
         self.postgres.init()
         self.postgres.start()
-        self.postgres.createdb("calpubsub")
+        self.postgres.createdb("calpubsub", exist_ok=True)
         for u in users:
             self.prosody.add_user(u)
         self.prosody.start()
         if start_daemon:
-            self.calpubsub = self.new_daemon()
+            self.calpubsub = self.new_daemon(settings=daemon_settings)
             self.calpubsub.migrate()
             self.calpubsub.start()
 
@@ -441,7 +453,24 @@ class Env:
             print("# --- last lines of %s ---" % d.log)
             for line in text.splitlines()[-25:]:
                 print("# " + line[:300])
-        print("# (everything is under %s%s)" % (self.root, "" if KEEP else ", removed at the end"), flush=True)
+        print("# (everything is under %s%s)" % (self.root, "" if self.keep else ", removed at the end"), flush=True)
+
+    def final_check(self):
+        """Stops every daemon still running with SIGTERM and returns what went wrong: an
+        exit status other than 0 (LeakSanitizer and valgrind report through it) or a
+        sanitizer report in a log."""
+        problems = []
+        for d in self.daemons:
+            if d.running():
+                rc = d.stop()
+                if rc != 0:
+                    problems.append("%s exited with status %s on SIGTERM" % (d.name, rc))
+            text = d.log_text()
+            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                           "Invalid read", "Invalid write", "uninitialised value", "definitely lost: [1-9]"):
+                for m in re.finditer(marker, text):
+                    problems.append("%s: %s" % (d.log, text[m.start():m.start() + 300]))
+        return problems
 
     def teardown(self):
         statuses = []
@@ -453,7 +482,7 @@ class Env:
             self.prosody.stop()
         with contextlib.suppress(Exception):
             self.postgres.stop("immediate")
-        if not KEEP:
+        if not self.keep:
             shutil.rmtree(self.root, ignore_errors=True)
         return statuses
 

@@ -35,7 +35,9 @@ def run(make_env, tests=None):
 
 
 async def _run_all(make_env, selected):
-    print("1..%d" % len(selected), flush=True)
+    # one more than the tests: the daemons' clean exit, where sanitizer and valgrind
+    # reports surface
+    print("1..%d" % (len(selected) + 1), flush=True)
     failures = 0
     try:
         async with make_env() as env:
@@ -50,6 +52,14 @@ async def _run_all(make_env, selected):
                     print("not ok %d - %s" % (n, doc), flush=True)
                     diag(traceback.format_exc())
                     env.dump_logs_on_failure()
+            await env.close_clients()
+            problems = env.final_check()
+            if problems:
+                failures += 1
+                print("not ok %d - every calpubsub exits 0 on SIGTERM with a clean log" % (len(selected) + 1))
+                diag("\n".join(problems))
+            else:
+                print("ok %d - every calpubsub exits 0 on SIGTERM with a clean log" % (len(selected) + 1))
     except Exception:
         diag("environment failed:\n" + traceback.format_exc())
         print("Bail out! the test environment could not be set up or torn down", flush=True)

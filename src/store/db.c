@@ -257,7 +257,7 @@ struct store *store_connect_blocking(const char *conninfo, char *err, size_t err
 	st->blocking = true;
 	st->watched_fd = -1;
 	/* calpubsubctl's own messages say what failed; libpq's NOTICEs would only add noise */
-	PQexec(conn, "SET client_min_messages = warning");
+	PQclear(PQexec(conn, "SET client_min_messages = warning"));
 	return st;
 }
 

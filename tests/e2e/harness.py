@@ -246,8 +246,12 @@ class Calpubsub:
                 f.write("};\n")
 
     def ctl(self, *args, check=True, input=None):
-        return subprocess.run([CALPUBSUBCTL_BIN, "-c", self.conf] + list(args), check=check, input=input,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+        out = subprocess.run([CALPUBSUBCTL_BIN, "-c", self.conf] + list(args), input=input,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+        if check and out.returncode != 0:
+            raise AssertionError("calpubsubctl %s exited %d:\n%s%s" % (" ".join(args), out.returncode, out.stdout,
+                                                                     out.stderr))
+        return out
 
     def migrate(self):
         return self.ctl("migrate")

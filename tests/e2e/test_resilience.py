@@ -13,8 +13,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import tap  # noqa: E402
-from harness import (CALPUBSUB_BIN, CALPUBSUBCTL_BIN, COMPONENT, SLOW, async_wait_until,  # noqa: E402
-                     environment, error_of)
+from harness import (CALPUBSUB_BIN, CALPUBSUBCTL_BIN, COMPONENT, SLOW, WRAPPER,  # noqa: E402
+                     async_wait_until, environment, error_of)
 
 NS_ITEMS = "http://jabber.org/protocol/disco#items"
 
@@ -23,12 +23,18 @@ async def disco_items(c):
     return await c.raw_iq("get", "<query xmlns='%s'/>" % NS_ITEMS)
 
 
-async def responsive(env, user="alice"):
-    """A fresh client gets a ping answer from the component."""
+async def responsive(env, user="alice", timeout=10):
+    """A fresh client gets a ping answer from the component (within timeout seconds:
+    after a reconnect the server answers for a missing component until it is back)."""
     c = await env.client(user, resource="probe-%d" % len(env.clients))
-    reply = await c.raw_iq("get", "<ping xmlns='urn:xmpp:ping'/>", timeout=5)
-    assert reply.get("type") == "result"
-    return c
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        reply = await c.raw_iq("get", "<ping xmlns='urn:xmpp:ping'/>", timeout=5)
+        if reply.get("type") == "result":
+            return c
+        if time.monotonic() > deadline:
+            raise AssertionError("no ping answer from the component: %s" % (error_of(reply),))
+        await asyncio.sleep(0.2)
 
 
 @tap.test
@@ -48,12 +54,12 @@ async def wrong_secret(env):
         line = re.search(r"refused the component handshake.*", text).group(0)
         assert ": not-authorized: " in line, line
         assert "not-the-secret" not in text and env.secret not in text, "a secret was logged"
-        # reconnect_max is 2 s: with jitter the delay is in [1, 2] s, so 5 s hold at most 5 attempts
-        assert 2 <= len(refusals) <= 6, "%d attempts in 5 s" % len(refusals)
+        # reconnect_max is 2 s: with jitter every delay is in [1, 2] s
+        assert len(refusals) >= 2, "%d attempts" % len(refusals)
         times = [time.mktime(time.strptime(s.split(".")[0], "%Y-%m-%dT%H:%M:%S")) + float("0." + s.split(".")[1])
                  for s in stamps]
         gaps = [b - a for a, b in zip(times, times[1:])]
-        assert all(g >= 0.95 for g in gaps), "retried faster than the capped rate: %s" % gaps
+        assert all(0.95 <= g <= 2.5 * SLOW for g in gaps), "not retried at the capped rate: %s" % gaps
         assert "reconnecting to the XMPP server in" in text
     finally:
         assert bad.stop() == 0, "SIGTERM while disconnected must still exit 0"
@@ -78,10 +84,12 @@ async def prosody_down_for_a_while(env):
     mark = env.calpubsub.log_mark()
     env.prosody.stop()
     try:
-        await asyncio.sleep(4 * SLOW)
+        window = 4 * SLOW
+        await asyncio.sleep(window)
         text = env.calpubsub.log_text()[mark:]
         attempts = len(re.findall("cannot connect to the XMPP server at .*: Connection refused", text))
-        assert 1 <= attempts <= 8, "%d refused connection attempts in 4 s" % attempts
+        # delays from 0.1 s doubling to [1, 2] s: a few quick retries, then at most one a second
+        assert 1 <= attempts <= 4 + window, "%d refused connection attempts in %.0f s" % (attempts, window)
     finally:
         env.prosody.start()
     await env.calpubsub.async_wait_log(r"connected to 127\.0\.0\.1:\d+ as ", 15, since=mark)
@@ -215,8 +223,9 @@ async def secret_sources(env):
         mark = d.start(env_vars={"CALPUBSUB_SECRET": env.secret})
         assert "secret from environment" in d.log_text()[mark:]
         assert env.secret not in d.log_text()
-        with open("/proc/%d/environ" % d.proc.pid, "rb") as f:
-            assert env.secret.encode() not in f.read(), "the secret stays readable in /proc/PID/environ"
+        if not WRAPPER:  # under valgrind, /proc/PID/environ is valgrind's own copy
+            with open("/proc/%d/environ" % d.proc.pid, "rb") as f:
+                assert env.secret.encode() not in f.read(), "the secret stays readable in /proc/PID/environ"
         d.stop()
     finally:
         d.settings["server"]["secret_file"] = d.secret_file

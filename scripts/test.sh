@@ -4,6 +4,7 @@
 # cppcheck, runs 'make check' (unit tests and the end-to-end tests against private
 # PostgreSQL and Prosody instances), runs the same suite again in a sanitizer build
 # (ASan + UBSan), the end-to-end tests once more under valgrind, and 'make distcheck'.
+# The full suite of the -Werror build runs last, so the output ends with its summary.
 # Any failure fails the command. Builds go to build/ci, build/asan and build/distcheck.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,10 +46,12 @@ step "cppcheck"
 cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
 	--std=c11 --inline-suppr -I src -I build/ci -D_GNU_SOURCE src
 
-step "unit and end-to-end tests"
-check build/ci
+step "make distcheck (the tarball builds, installs and passes its unit tests)"
+(cd build/ci && make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror --disable-e2e" >distcheck.log 2>&1) ||
+	{ tail -50 build/ci/distcheck.log; exit 1; }
+echo "distcheck passed"
 
-step "sanitizer build (ASan + UBSan): the same tests"
+step "sanitizer build (ASan + UBSan): unit and end-to-end tests"
 build build/asan --enable-sanitizers
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 check build/asan
 
@@ -56,9 +59,6 @@ step "end-to-end tests with calpubsub under valgrind"
 check build/ci TESTS="$(cd build/ci && make -s print-e2e-tests)" \
 	CALPUBSUB_WRAPPER="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite --track-origins=yes"
 
-step "make distcheck"
-(cd build/ci && make -j"$jobs" distcheck DISTCHECK_CONFIGURE_FLAGS="--enable-werror --disable-e2e" >distcheck.log 2>&1) ||
-	{ tail -50 build/ci/distcheck.log; exit 1; }
-echo "distcheck passed"
-
-step "all tests passed"
+# Last, so that the output ends with automake's summary of the whole suite.
+step "unit and end-to-end tests"
+check build/ci

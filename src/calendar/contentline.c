@@ -510,6 +510,9 @@ static void write_param(struct buf *line, const struct cal_param *prm)
 			buf_putc(line, ',');
 		if (needs_quotes(prm->values[j]))
 			buf_printf(line, "\"%s\"", prm->values[j]);
+		else if (param_type(prm->name) == VT_BOOLEAN) /* RSVP=TRUE, as xCal's boolean comes back */
+			for (const char *c = prm->values[j]; *c; c++)
+				buf_putc(line, (char)toupper((unsigned char)*c));
 		else
 			buf_puts(line, prm->values[j]);
 	}

@@ -20,8 +20,7 @@ void codec_lower(struct buf *out, const char *s)
 {
 	for (; *s; s++)
 		buf_putc(out, (char)tolower((unsigned char)*s));
-	if (!out->data)
-		buf_puts(out, "");
+	buf_append(out, "", 0); /* NUL-terminated even when empty */
 }
 
 void codec_ext_value(struct buf *out, enum vtype t, const char *v)
@@ -64,8 +63,7 @@ void codec_basic_value(struct buf *out, enum vtype t, const char *v)
 	for (const char *c = v; *c; c++)
 		if ((*c != '-' || (t == VT_UTC_OFFSET && c == v)) && *c != ':')
 			buf_putc(out, *c);
-	if (!out->data)
-		buf_puts(out, "");
+	buf_append(out, "", 0); /* NUL-terminated even when empty */
 }
 
 void codec_ext_date_or_datetime(struct buf *out, const char *v)

@@ -130,13 +130,14 @@ bool cl_parse(const char *line, size_t len, struct cal_prop *out, struct buf *er
 {
 	memset(out, 0, sizeof(*out));
 	const char *p = line, *end = line + len;
+	if (!memchr(line, ':', len)) {
+		buf_puts(err, "line without ':' (not a content line)");
+		return false;
+	}
 	while (p < end && is_name_char(*p))
 		p++;
 	if (p == line) {
-		if (!memchr(line, ':', len))
-			buf_puts(err, "line without ':' (not a content line)");
-		else
-			buf_puts(err, "content line does not start with a property name");
+		buf_puts(err, "content line does not start with a property name");
 		return false;
 	}
 	out->name = upper_dup(line, (size_t)(p - line));
@@ -428,8 +429,7 @@ void text_unescape(struct buf *out, const char *s, size_t n)
 		}
 		buf_putc(out, s[i]);
 	}
-	if (!out->data)
-		buf_puts(out, "");
+	buf_append(out, "", 0); /* NUL-terminated even when empty */
 }
 
 void text_escape(struct buf *out, const char *s)
@@ -443,8 +443,7 @@ void text_escape(struct buf *out, const char *s)
 		default: buf_putc(out, *s);
 		}
 	}
-	if (!out->data)
-		buf_puts(out, "");
+	buf_append(out, "", 0); /* NUL-terminated even when empty */
 }
 
 size_t split_unescaped(const char *s, char sep, char ***out)

@@ -703,7 +703,7 @@ static void store_object(struct reader *rd, const struct group *g, const char *k
 static void process_group(struct reader *rd, struct group *g)
 {
 	int errors_before = rd->errors;
-	bool ok = true;
+	bool ok = g->uid != NULL; /* a missing UID was reported while splitting */
 	struct keyed_comp *kc = xcalloc(g->n_comps, sizeof(*kc));
 	size_t n = 0;
 	for (size_t i = 0; i < g->n_comps; i++) {
@@ -742,7 +742,7 @@ static void process_group(struct reader *rd, struct group *g)
 			     uses[i].tzid);
 		}
 	}
-	const char *kind = n ? kc[0].comp->name : g->comps[0].kind;
+	char *kind = xstrdup(n ? kc[0].comp->name : g->comps[0].kind);
 	for (size_t i = 0; i < n; i++) {
 		struct cal_comp *c = kc[i].comp;
 		if (strcmp(c->name, kind) != 0) {
@@ -803,10 +803,12 @@ static void process_group(struct reader *rd, struct group *g)
 		diag(rd, CAL_WARNING, g->line, g->uid, "%s skipped: %d error%s", kind, rd->errors - errors_before,
 		     rd->errors - errors_before == 1 ? "" : "s");
 		buf_free(&ics);
+		free(kind);
 		return;
 	}
 	store_object(rd, g, kind, &ics, start, end, ok);
 	buf_free(&ics);
+	free(kind);
 }
 
 static void group_free(struct group *g)

@@ -373,6 +373,8 @@ static bool check_recur(const char *s, struct buf *err)
 	bool has_freq = false, has_count = false, has_until = false, ok = true;
 	for (size_t i = 0; i < n && ok; i++) {
 		char *eq = strchr(parts[i], '=');
+		if (!parts[i][0])
+			continue; /* "FREQ=WEEKLY;": an empty part, as some producers write */
 		if (!eq) {
 			buf_printf(err, "RRULE part '%s' has no '='", parts[i]);
 			ok = false;
@@ -544,6 +546,8 @@ static void canonical_recur(struct buf *out, const char *s)
 	bool first = true;
 	for (int rank = 0; rank <= (int)recur_n_parts; rank++) {
 		for (size_t i = 0; i < n; i++) {
+			if (!parts[i][0])
+				continue;
 			char *eq = strchr(parts[i], '=');
 			char *name = eq ? xstrndup(parts[i], (size_t)(eq - parts[i])) : xstrdup(parts[i]);
 			int r = recur_part_rank(name);
@@ -631,6 +635,5 @@ void value_canonical(struct buf *out, enum vtype t, enum vshape shape, const cha
 	default:
 		canonical_one(out, t, value);
 	}
-	if (!out->data)
-		buf_puts(out, "");
+	buf_append(out, "", 0); /* NUL-terminated even when empty */
 }

@@ -34,7 +34,8 @@ echo "};"
 echo
 echo "static int windows_zone_cmp(const void *key, const void *elem)"
 echo "{"
-echo "	return strcmp(key, ((const struct windows_zone *)elem)->windows);"
+echo "	const struct windows_zone *zone = elem;"
+echo "	return strcmp(key, zone->windows);"
 echo "}"
 echo
 echo "const char *cal_windows_zone_to_iana(const char *windows_name)"

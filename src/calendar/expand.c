@@ -395,7 +395,7 @@ static bool expand(struct ctx *c, const struct cal_comp *const *comps, size_t n_
 		}
 	}
 
-	struct when mstart;
+	struct when mstart = {0};
 	struct span mspan = {0, 0};
 	bool have_master_start = false;
 	if (master) {
@@ -461,7 +461,8 @@ static bool expand(struct ctx *c, const struct cal_comp *const *comps, size_t n_
 		}
 	}
 	if (ok) {
-		qsort(cands.v, cands.n, sizeof(*cands.v), cand_cmp);
+		if (cands.n) /* qsort wants a valid pointer even for nothing */
+			qsort(cands.v, cands.n, sizeof(*cands.v), cand_cmp);
 		for (size_t i = 0; i < cands.n; i++) {
 			const struct cand *cd = &cands.v[i];
 			if ((i && cd->utc == cands.v[i - 1].utc) || excluded(&x, cd))
@@ -496,7 +497,8 @@ static bool expand(struct ctx *c, const struct cal_comp *const *comps, size_t n_
 			if (overlaps(o.start, o.end, from, to))
 				push_occ(out, &o);
 		}
-		qsort(out->occs, out->n_occs, sizeof(*out->occs), occ_cmp);
+		if (out->n_occs)
+			qsort(out->occs, out->n_occs, sizeof(*out->occs), occ_cmp);
 	}
 	free(cands.v);
 	free(x.instants);

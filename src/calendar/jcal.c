@@ -83,7 +83,6 @@ static json_t *encode_recur(const char *v)
 
 static json_t *encode_value(enum vtype t, const char *v)
 {
-	const char *slash;
 	switch (t) {
 	case VT_TEXT: return unescaped_str(v);
 	case VT_DATE:
@@ -91,7 +90,7 @@ static json_t *encode_value(enum vtype t, const char *v)
 	case VT_TIME:
 	case VT_UTC_OFFSET: return ext_str(t, v);
 	case VT_PERIOD: {
-		slash = strchr(v, '/');
+		const char *slash = strchr(v, '/');
 		if (!slash)
 			return json_string(v);
 		struct buf b = BUF_INIT;
@@ -262,12 +261,12 @@ static bool decode_value(const char *prop, enum vtype t, enum vshape shape, cons
 				buf_printf(errors, "jCal: %s: request-status parts are strings\n", prop);
 				return false;
 			}
-			if (i)
+			if (i) {
 				buf_putc(out, ';');
-			if (i)
 				text_escape(out, json_string_value(x));
-			else
-				buf_puts(out, json_string_value(x));
+			} else {
+				buf_puts(out, json_string_value(x)); /* the status code is no text */
+			}
 		}
 		return true;
 	}

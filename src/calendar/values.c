@@ -79,7 +79,8 @@ static const struct prop_info known_props[] = {
 
 static int prop_info_cmp(const void *key, const void *elem)
 {
-	return strcmp(key, ((const struct prop_info *)elem)->name);
+	const struct prop_info *info = elem;
+	return strcmp(key, info->name);
 }
 
 static const struct prop_info *prop_info(const char *name)

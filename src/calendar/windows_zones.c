@@ -155,7 +155,8 @@ static const struct windows_zone windows_zones[] = {
 
 static int windows_zone_cmp(const void *key, const void *elem)
 {
-	return strcmp(key, ((const struct windows_zone *)elem)->windows);
+	const struct windows_zone *zone = elem;
+	return strcmp(key, zone->windows);
 }
 
 const char *cal_windows_zone_to_iana(const char *windows_name)

@@ -95,7 +95,8 @@ int main(int argc, char **argv)
 	int errors = cal_read(f, argv[2], &opts, !strcmp(run.mode, "check") ? NULL : on_object,
 	                      !strcmp(run.mode, "check") ? on_diag : NULL, &run);
 	fclose(f);
-	qsort(run.out.v, run.out.n, sizeof(char *), cmp_str);
+	if (run.out.n)
+		qsort(run.out.v, run.out.n, sizeof(char *), cmp_str);
 	for (size_t i = 0; i < run.out.n; i++) {
 		puts(run.out.v[i]);
 		free(run.out.v[i]);

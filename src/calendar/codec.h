@@ -1,0 +1,21 @@
+/* codec.h: helpers shared by the xCal (xcal.c) and jCal (jcal.c) codecs. */
+#ifndef CALPUBSUB_CALENDAR_CODEC_H
+#define CALPUBSUB_CALENDAR_CODEC_H
+
+#include "src/calendar/internal.h"
+
+/* The lower-case type name of a property value ("date-time", "unknown", "x-foo"). */
+void codec_type_name(struct buf *out, const struct cal_prop *p);
+void codec_lower(struct buf *out, const char *s);
+char *codec_upper(const char *s);
+/* iCalendar basic format -> the extended format of RFC 6321/7265 and back. */
+void codec_ext_value(struct buf *out, enum vtype t, const char *v);
+void codec_basic_value(struct buf *out, enum vtype t, const char *v);
+void codec_ext_date_or_datetime(struct buf *out, const char *v);
+/* Sets VALUE for a decoded type name unless it is the property's default. */
+void codec_set_value_type(struct cal_prop *p, const char *type_name);
+void codec_param_add_value(struct cal_prop *p, const char *name, const char *value);
+/* Runs a decoded VCALENDAR through the reader: exactly one valid object, or errors. */
+bool codec_finish(const struct cal_comp *vcal, const char *format, struct cal_payload *out, struct buf *errors);
+
+#endif

@@ -1,0 +1,614 @@
+/* expand.c: the occurrences of a calendar object in a window: DTSTART, RRULE (through
+ * libical's iterator, with COUNT and UNTIL applied here so that DTSTART counts and UTC
+ * UNTIL compares with UTC instants), RDATE (DATE, DATE-TIME, PERIOD), EXDATE,
+ * RECURRENCE-ID overrides including RANGE=THISANDFUTURE. Durations follow RFC 5545
+ * 3.8.5.3: DTEND gives every instance the same exact duration, DURATION the same nominal
+ * one (P1D is one calendar day, 23 hours on a spring-forward day). */
+#include "src/calendar/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A DATE or DATE-TIME value placed in time. */
+struct when {
+	bool is_date;
+	bool floating;        /* no TZID and no Z (dates are floating too) */
+	icaltimezone *zone;   /* frame of local: NULL means UTC */
+	int64_t local;        /* wall-clock seconds in that frame */
+	int64_t utc;
+};
+
+/* How long an instance lasts: nominal days on the wall clock, then exact seconds. */
+struct span {
+	int64_t days;
+	int64_t secs;
+};
+
+struct ctx {
+	struct cal_zones *zones;
+	icaltimezone *floating;
+	struct buf *err;
+	size_t iterations;
+	size_t max_iterations;
+	bool capped;
+};
+
+static bool resolve_value(struct ctx *c, const char *value, const char *tzid, bool date_only, struct when *w)
+{
+	struct cal_dt dt;
+	memset(w, 0, sizeof(*w));
+	if (!dt_parse(value, &dt) || (date_only && !dt.is_date)) {
+		buf_printf(c->err, "'%s' is not a DATE or DATE-TIME", value);
+		return false;
+	}
+	w->is_date = dt.is_date;
+	w->local = dt_local_seconds(&dt);
+	if (dt.is_utc) {
+		w->zone = NULL;
+	} else if (tzid && !dt.is_date) {
+		/* An unknown TZID was reported when the object was read: read it as floating
+		 * rather than fail every query on the object. */
+		w->zone = cal_zones_lookup(c->zones, tzid);
+		w->floating = w->zone == NULL;
+		if (!w->zone)
+			w->zone = c->floating;
+	} else {
+		w->floating = true;
+		w->zone = c->floating;
+	}
+	w->utc = zone_local_to_utc(w->zone, w->local);
+	return true;
+}
+
+static bool resolve_prop(struct ctx *c, const struct cal_prop *p, struct when *w)
+{
+	return resolve_value(c, p->value, cal_prop_param(p, "TZID"), false, w);
+}
+
+static int64_t end_of(const struct when *start_frame, int64_t local, int64_t utc, const struct span *s)
+{
+	if (s->days)
+		return zone_local_to_utc(start_frame->zone, local + s->days * 86400) + s->secs;
+	return utc + s->secs;
+}
+
+/* The span of a component whose start is w: DTEND/DUE, DURATION, or the defaults of RFC
+ * 5545 3.6.1 (a DATE lasts one day, a DATE-TIME is an instant). */
+static bool comp_span(struct ctx *c, const struct cal_comp *comp, const struct when *w, struct span *s)
+{
+	memset(s, 0, sizeof(*s));
+	const struct cal_prop *end = cal_comp_prop(comp, strcmp(comp->name, "VTODO") == 0 ? "DUE" : "DTEND");
+	const struct cal_prop *dur = cal_comp_prop(comp, "DURATION");
+	if (end) {
+		struct when e;
+		if (!resolve_prop(c, end, &e))
+			return false;
+		if (w->is_date && e.is_date)
+			s->days = (e.local - w->local) / 86400;
+		else
+			s->secs = e.utc - w->utc;
+	} else if (dur) {
+		struct cal_duration d;
+		if (!duration_parse(dur->value, &d)) {
+			buf_printf(c->err, "invalid DURATION '%s'", dur->value);
+			return false;
+		}
+		s->days = d.negative ? -d.days : d.days;
+		s->secs = d.negative ? -d.seconds : d.seconds;
+	} else if (w->is_date) {
+		s->days = 1;
+	}
+	return true;
+}
+
+static void push_occ(struct expansion *e, const struct occ *o)
+{
+	if (e->n_occs == e->cap) {
+		e->cap = e->cap ? e->cap * 2 : 16;
+		e->occs = xrealloc(e->occs, e->cap * sizeof(*e->occs));
+	}
+	e->occs[e->n_occs++] = *o;
+}
+
+/* A master instance before overrides are applied. */
+struct cand {
+	int64_t local, utc;
+	bool has_end;
+	int64_t end_utc;
+};
+
+struct cands {
+	struct cand *v;
+	size_t n, cap;
+};
+
+static void push_cand(struct cands *cs, int64_t local, int64_t utc, bool has_end, int64_t end_utc)
+{
+	if (cs->n == cs->cap) {
+		cs->cap = cs->cap ? cs->cap * 2 : 16;
+		cs->v = xrealloc(cs->v, cs->cap * sizeof(*cs->v));
+	}
+	cs->v[cs->n++] = (struct cand){local, utc, has_end, end_utc};
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	return x->utc < y->utc ? -1 : x->utc > y->utc;
+}
+
+/* UNTIL as a limit on local times or on UTC instants. */
+struct until {
+	bool present;
+	bool on_utc;
+	int64_t limit;
+};
+
+static struct icaltimetype ical_from_local(int64_t local, bool is_date)
+{
+	struct cal_dt d;
+	dt_from_local_seconds(local, is_date, &d);
+	struct icaltimetype t = icaltime_null_time();
+	t.year = d.year;
+	t.month = d.month;
+	t.day = d.day;
+	t.hour = d.hour;
+	t.minute = d.minute;
+	t.second = d.second;
+	t.is_date = is_date;
+	return t;
+}
+
+static bool rule_until(const char *rrule, const struct when *start, struct until *u)
+{
+	memset(u, 0, sizeof(*u));
+	char **parts;
+	size_t n = split_unescaped(rrule, ';', &parts);
+	bool ok = true;
+	for (size_t i = 0; i < n; i++) {
+		if (strncasecmp(parts[i], "UNTIL=", 6) != 0)
+			continue;
+		struct cal_dt dt;
+		ok = dt_parse(parts[i] + 6, &dt);
+		if (!ok)
+			break;
+		u->present = true;
+		if (dt.is_utc) {
+			u->on_utc = true;
+			u->limit = dt_local_seconds(&dt);
+		} else if (dt.is_date && !start->is_date) {
+			/* A DATE limit on DATE-TIME instances (RFC 5545 wants the same type; this
+			 * is common): every instance of that day. */
+			u->limit = dt_local_seconds(&dt) + 86399;
+		} else {
+			u->limit = dt_local_seconds(&dt);
+		}
+	}
+	free_strv(parts, n);
+	return ok;
+}
+
+static bool rrule_cands(struct ctx *c, const char *rrule, const struct when *start, int64_t lo_local,
+                        int64_t hi_local, struct cands *out)
+{
+	icalerror_clear_errno();
+	struct icalrecurrencetype rule = icalrecurrencetype_from_string(rrule);
+	struct until until;
+	if (rule.freq == ICAL_NO_RECURRENCE || !rule_until(rrule, start, &until)) {
+		icalerror_clear_errno();
+		buf_printf(c->err, "invalid RRULE '%s'", rrule);
+		return false;
+	}
+	int count = rule.count;
+	rule.count = 0;
+	rule.until = icaltime_null_time();
+	icalrecur_iterator *it = icalrecur_iterator_new(rule, ical_from_local(start->local, start->is_date));
+	if (!it) {
+		icalerror_clear_errno();
+		buf_printf(c->err, "RRULE '%s' cannot be expanded", rrule);
+		return false;
+	}
+	if (!count && !until.present && lo_local > start->local)
+		icalrecur_iterator_set_start(it, ical_from_local(lo_local, start->is_date));
+	int generated = 1; /* DTSTART is the first instance (RFC 5545 3.3.10) */
+	bool ok = true;
+	for (struct icaltimetype t = icalrecur_iterator_next(it); !icaltime_is_null_time(t);
+	     t = icalrecur_iterator_next(it)) {
+		if (++c->iterations > c->max_iterations) {
+			c->capped = true;
+			break;
+		}
+		struct cal_dt d = {t.year, t.month, t.day, t.hour, t.minute, t.second, start->is_date, false};
+		int64_t local = dt_local_seconds(&d);
+		if (local <= start->local)
+			continue;
+		if (local > hi_local)
+			break;
+		if (count && ++generated > count)
+			break;
+		int64_t utc = zone_local_to_utc(start->zone, local);
+		if (until.present && (until.on_utc ? utc : local) > until.limit)
+			break;
+		if (local >= lo_local)
+			push_cand(out, local, utc, false, 0);
+	}
+	icalrecur_iterator_free(it);
+	icalerror_clear_errno();
+	return ok;
+}
+
+static bool rdate_cands(struct ctx *c, const struct cal_prop *p, const struct when *start, struct cands *out)
+{
+	char **vals;
+	size_t n = split_unescaped(p->value, ',', &vals);
+	const char *tzid = cal_prop_param(p, "TZID");
+	bool ok = true;
+	for (size_t i = 0; i < n && ok; i++) {
+		char *slash = strchr(vals[i], '/');
+		struct when w;
+		if (slash)
+			*slash = '\0';
+		ok = resolve_value(c, vals[i], tzid, false, &w);
+		if (!ok)
+			break;
+		int64_t local = zone_utc_to_local(start->zone, w.utc);
+		if (w.floating || w.is_date)
+			local = w.local;
+		if (!slash) {
+			push_cand(out, local, w.utc, false, 0);
+			continue;
+		}
+		struct when e;
+		struct cal_duration d;
+		if (dt_parse(slash + 1, &(struct cal_dt){0}) && resolve_value(c, slash + 1, tzid, false, &e)) {
+			push_cand(out, local, w.utc, true, e.utc);
+		} else if (duration_parse(slash + 1, &d)) {
+			struct span s = {d.days, d.seconds};
+			push_cand(out, local, w.utc, true, end_of(&w, w.local, w.utc, &s));
+		} else {
+			buf_printf(c->err, "invalid RDATE period '%s'", vals[i]);
+			ok = false;
+		}
+	}
+	free_strv(vals, n);
+	return ok;
+}
+
+/* EXDATE values: instants, or whole days when a DATE excludes DATE-TIME instances. */
+struct exclusions {
+	int64_t *instants;
+	size_t n_instants;
+	int64_t *days; /* local midnight */
+	size_t n_days;
+};
+
+static bool add_exdates(struct ctx *c, const struct cal_prop *p, const struct when *start, struct exclusions *x)
+{
+	char **vals;
+	size_t n = split_unescaped(p->value, ',', &vals);
+	const char *tzid = cal_prop_param(p, "TZID");
+	bool ok = true;
+	for (size_t i = 0; i < n && ok; i++) {
+		struct when w;
+		ok = resolve_value(c, vals[i], tzid, false, &w);
+		if (!ok)
+			break;
+		if (w.is_date && !start->is_date) {
+			x->days = xrealloc(x->days, (x->n_days + 1) * sizeof(*x->days));
+			x->days[x->n_days++] = w.local;
+		} else {
+			x->instants = xrealloc(x->instants, (x->n_instants + 1) * sizeof(*x->instants));
+			x->instants[x->n_instants++] = w.utc;
+		}
+	}
+	free_strv(vals, n);
+	return ok;
+}
+
+static bool excluded(const struct exclusions *x, const struct cand *cd)
+{
+	for (size_t i = 0; i < x->n_instants; i++)
+		if (x->instants[i] == cd->utc)
+			return true;
+	int64_t day = cd->local - ((cd->local % 86400) + 86400) % 86400;
+	for (size_t i = 0; i < x->n_days; i++)
+		if (x->days[i] == day)
+			return true;
+	return false;
+}
+
+/* A RECURRENCE-ID component resolved. */
+struct override {
+	unsigned index;
+	int64_t rid;        /* UTC */
+	int64_t rid_local;  /* in the master's frame */
+	bool future;        /* RANGE=THISANDFUTURE */
+	struct when start;
+	struct span span;
+	int64_t start_local_in_master; /* for THISANDFUTURE shifts */
+};
+
+static int occ_cmp(const void *a, const void *b)
+{
+	const struct occ *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->rid != y->rid)
+		return x->rid < y->rid ? -1 : 1;
+	return (x->comp > y->comp) - (x->comp < y->comp);
+}
+
+static bool overlaps(int64_t start, int64_t end, int64_t from, int64_t to)
+{
+	if (start == end)
+		return start >= from && start < to;
+	return start < to && end > from;
+}
+
+bool is_object_kind(const char *name)
+{
+	return !strcmp(name, "VEVENT") || !strcmp(name, "VTODO") || !strcmp(name, "VJOURNAL");
+}
+
+static int64_t abs64(int64_t v)
+{
+	return v < 0 ? -v : v;
+}
+
+static int64_t span_bound(const struct span *s)
+{
+	return abs64(s->days) * 86400 + abs64(s->secs) + 7200;
+}
+
+/* The start of a component: DTSTART, or DUE for a VTODO without DTSTART. */
+static const struct cal_prop *start_prop(const struct cal_comp *comp, bool *from_due)
+{
+	const struct cal_prop *p = cal_comp_prop(comp, "DTSTART");
+	*from_due = false;
+	if (!p && strcmp(comp->name, "VTODO") == 0) {
+		p = cal_comp_prop(comp, "DUE");
+		*from_due = p != NULL;
+	}
+	return p;
+}
+
+static bool expand(struct ctx *c, const struct cal_comp *const *comps, size_t n_comps, int64_t from, int64_t to,
+                   struct expansion *out)
+{
+	const struct cal_comp *master = NULL;
+	unsigned master_index = 0;
+	struct override *ovr = xcalloc(n_comps ? n_comps : 1, sizeof(*ovr));
+	size_t n_ovr = 0;
+	struct cands cands = {0};
+	struct exclusions x = {0};
+	bool ok = true;
+	int64_t margin = 2 * 86400;
+
+	memset(out, 0, sizeof(*out));
+	out->comps = xcalloc(n_comps ? n_comps : 1, sizeof(*out->comps));
+	out->n_comps = n_comps;
+	for (size_t i = 0; i < n_comps; i++) {
+		out->comps[i] = comps[i];
+		if (!cal_comp_prop(comps[i], "RECURRENCE-ID") && !master) {
+			master = comps[i];
+			master_index = (unsigned)i;
+		}
+	}
+
+	struct when mstart = {0};
+	struct span mspan = {0, 0};
+	bool have_master_start = false;
+	if (master) {
+		bool from_due;
+		const struct cal_prop *sp = start_prop(master, &from_due);
+		if (sp) {
+			ok = resolve_prop(c, sp, &mstart);
+			have_master_start = ok;
+			if (ok && !from_due)
+				ok = comp_span(c, master, &mstart, &mspan);
+			out->all_day_master = ok && mstart.is_date;
+		}
+		out->recurring = cal_comp_prop(master, "RRULE") || cal_comp_prop(master, "RDATE");
+	}
+
+	/* Overrides first: their shifts widen the window in which master instances matter. */
+	for (size_t i = 0; i < n_comps && ok; i++) {
+		const struct cal_prop *rid = cal_comp_prop(comps[i], "RECURRENCE-ID");
+		if (!rid)
+			continue;
+		out->recurring = true;
+		struct override *o = &ovr[n_ovr];
+		struct when rw;
+		if (!(ok = resolve_prop(c, rid, &rw)))
+			break;
+		o->index = (unsigned)i;
+		o->rid = rw.utc;
+		o->future = cal_prop_param(rid, "RANGE") && strcasecmp(cal_prop_param(rid, "RANGE"), "THISANDFUTURE") == 0;
+		bool from_due;
+		const struct cal_prop *sp = start_prop(comps[i], &from_due);
+		if (sp) {
+			if (!(ok = resolve_prop(c, sp, &o->start)))
+				break;
+			if (!from_due && !(ok = comp_span(c, comps[i], &o->start, &o->span)))
+				break;
+		} else {
+			o->start = rw;
+			o->span = mspan;
+		}
+		if (have_master_start) {
+			bool local_frame = mstart.is_date || mstart.floating;
+			o->rid_local = local_frame ? rw.local : zone_utc_to_local(mstart.zone, rw.utc);
+			o->start_local_in_master = local_frame ? o->start.local : zone_utc_to_local(mstart.zone, o->start.utc);
+		}
+		int64_t shift = abs64(o->start_local_in_master - o->rid_local);
+		if (o->future && shift + span_bound(&o->span) > margin)
+			margin = shift + span_bound(&o->span);
+		n_ovr++;
+	}
+
+	if (ok && have_master_start) {
+		int64_t lo = from - span_bound(&mspan) - margin - 86400;
+		int64_t hi = to + margin + 86400;
+		push_cand(&cands, mstart.local, mstart.utc, false, 0);
+		for (size_t i = 0; i < master->n_props && ok; i++) {
+			const struct cal_prop *p = &master->props[i];
+			if (!strcmp(p->name, "RRULE"))
+				ok = rrule_cands(c, p->value, &mstart, lo, hi, &cands);
+			else if (!strcmp(p->name, "RDATE"))
+				ok = rdate_cands(c, p, &mstart, &cands);
+			else if (!strcmp(p->name, "EXDATE"))
+				ok = add_exdates(c, p, &mstart, &x);
+		}
+	}
+	if (ok) {
+		if (cands.n) /* qsort wants a valid pointer even for nothing */
+			qsort(cands.v, cands.n, sizeof(*cands.v), cand_cmp);
+		for (size_t i = 0; i < cands.n; i++) {
+			const struct cand *cd = &cands.v[i];
+			if ((i && cd->utc == cands.v[i - 1].utc) || excluded(&x, cd))
+				continue;
+			const struct override *exact = NULL, *future = NULL;
+			for (size_t k = 0; k < n_ovr; k++) {
+				if (ovr[k].rid == cd->utc)
+					exact = &ovr[k];
+				else if (ovr[k].future && ovr[k].rid < cd->utc && (!future || ovr[k].rid > future->rid))
+					future = &ovr[k];
+			}
+			if (exact)
+				continue; /* the override stands for this instance */
+			struct occ o = {.rid = cd->utc, .comp = master_index};
+			if (future) {
+				int64_t local = cd->local + (future->start_local_in_master - future->rid_local);
+				o.start = zone_local_to_utc(mstart.zone, local);
+				o.end = end_of(&mstart, local, o.start, &future->span);
+				o.comp = future->index;
+				o.overridden = true;
+			} else {
+				o.start = cd->utc;
+				o.end = cd->has_end ? cd->end_utc : end_of(&mstart, cd->local, cd->utc, &mspan);
+			}
+			if (overlaps(o.start, o.end, from, to))
+				push_occ(out, &o);
+		}
+		for (size_t k = 0; k < n_ovr; k++) {
+			struct occ o = {.rid = ovr[k].rid, .comp = ovr[k].index, .overridden = true};
+			o.start = ovr[k].start.utc;
+			o.end = end_of(&ovr[k].start, ovr[k].start.local, o.start, &ovr[k].span);
+			if (overlaps(o.start, o.end, from, to))
+				push_occ(out, &o);
+		}
+		if (out->n_occs)
+			qsort(out->occs, out->n_occs, sizeof(*out->occs), occ_cmp);
+	}
+	free(cands.v);
+	free(x.instants);
+	free(x.days);
+	free(ovr);
+	if (!ok)
+		expansion_free(out);
+	return ok;
+}
+
+bool expand_components(const struct cal_comp *const *comps, size_t n_comps, struct cal_zones *zones,
+                       icaltimezone *floating, int64_t from, int64_t to, struct expansion *out, struct buf *err)
+{
+	struct ctx c = {zones, floating, err, 0, 2000000, false};
+	if (!expand(&c, comps, n_comps, from, to, out))
+		return false;
+	if (c.capped) {
+		expansion_free(out);
+		buf_puts(err, "the recurrence rules need too many steps to expand over this window");
+		return false;
+	}
+	return true;
+}
+
+void expansion_free(struct expansion *e)
+{
+	free(e->occs);
+	free(e->comps);
+	memset(e, 0, sizeof(*e));
+}
+
+static bool rule_unbounded(const struct cal_comp *master)
+{
+	for (size_t i = 0; i < master->n_props; i++) {
+		const struct cal_prop *p = &master->props[i];
+		if (strcmp(p->name, "RRULE") == 0 && !strcasestr(p->value, "COUNT=") && !strcasestr(p->value, "UNTIL="))
+			return true;
+	}
+	return false;
+}
+
+static bool any_floating(struct ctx *c, const struct cal_comp *const *comps, size_t n)
+{
+	static const char *const names[] = {"DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "RDATE"};
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < comps[i]->n_props; k++) {
+			const struct cal_prop *p = &comps[i]->props[k];
+			for (size_t j = 0; j < sizeof(names) / sizeof(names[0]); j++) {
+				if (strcmp(p->name, names[j]) != 0)
+					continue;
+				const char *tzid = cal_prop_param(p, "TZID");
+				if ((!tzid || !cal_zones_lookup(c->zones, tzid)) && !strpbrk(p->value, "Zz"))
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
+bool object_range(const struct cal_comp *const *comps, size_t n_comps, struct cal_zones *zones, int64_t *start,
+                  int64_t *end, struct buf *err)
+{
+	/* A bounded rule is expanded in full (the cap keeps hostile rules cheap); an
+	 * unbounded one is expanded only up to shortly after its DTSTART, to find the
+	 * earliest start, and ends at CAL_TIME_MAX. */
+	struct ctx c = {zones, NULL, err, 0, 100000, false};
+	int64_t to = CAL_TIME_MAX;
+	bool unbounded = false;
+	for (size_t i = 0; i < n_comps; i++) {
+		struct cal_dt dt;
+		const struct cal_prop *sp = cal_comp_prop(comps[i], "DTSTART");
+		if (cal_comp_prop(comps[i], "RECURRENCE-ID") || !rule_unbounded(comps[i]) || !sp || !dt_parse(sp->value, &dt))
+			continue;
+		unbounded = true;
+		to = dt_local_seconds(&dt) + 3 * 86400;
+		break;
+	}
+	struct expansion e;
+	if (!expand(&c, comps, n_comps, CAL_TIME_MIN, to, &e))
+		return false;
+	*start = CAL_TIME_MIN;
+	*end = CAL_TIME_MAX;
+	if (e.n_occs) {
+		*start = e.occs[0].start;
+		int64_t last = e.occs[0].end;
+		for (size_t i = 0; i < e.n_occs; i++) {
+			if (e.occs[i].start < *start)
+				*start = e.occs[i].start;
+			if (e.occs[i].end > last)
+				last = e.occs[i].end;
+		}
+		if (!unbounded && !c.capped)
+			*end = last;
+		if (any_floating(&c, comps, n_comps)) {
+			const int64_t widest = 14 * 3600;
+			*start = *start - widest < CAL_TIME_MIN ? CAL_TIME_MIN : *start - widest;
+			*end = *end > CAL_TIME_MAX - widest ? CAL_TIME_MAX : *end + widest;
+		}
+	}
+	expansion_free(&e);
+	return true;
+}
+
+size_t calendar_objects(const struct cal_comp *vcal, const struct cal_comp ***out)
+{
+	size_t n = 0;
+	const struct cal_comp **v = xcalloc(vcal->n_subs ? vcal->n_subs : 1, sizeof(*v));
+	for (size_t i = 0; i < vcal->n_subs; i++)
+		if (is_object_kind(vcal->subs[i]->name))
+			v[n++] = vcal->subs[i];
+	*out = v;
+	return n;
+}

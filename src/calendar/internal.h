@@ -1,0 +1,207 @@
+/* internal.h: what the files of src/calendar/ share and nobody else sees: the component
+ * tree built from content lines (our own, because libical's serializer drops parameters
+ * and rewrites values, so canonical text cannot come from it), value types, the time
+ * zone resolver and the occurrence generator. */
+#ifndef CALPUBSUB_CALENDAR_INTERNAL_H
+#define CALPUBSUB_CALENDAR_INTERNAL_H
+
+#include <libical/ical.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "src/buf.h"
+#include "src/calendar/calendar.h"
+
+/* ---- content lines and components (contentline.c) ---- */
+
+struct cal_param {
+	char *name;     /* upper case */
+	char **values;  /* unquoted */
+	size_t n_values;
+};
+
+struct cal_prop {
+	char *name;     /* upper case */
+	struct cal_param *params;
+	size_t n_params;
+	char *value;    /* raw, as written (escapes kept) */
+	unsigned line;
+};
+
+struct cal_comp {
+	char *name;     /* upper case */
+	unsigned line;  /* line of BEGIN */
+	struct cal_prop *props;
+	size_t n_props;
+	struct cal_comp **subs;
+	size_t n_subs;
+};
+
+/* Parses one unfolded content line. False with a message in err. */
+bool cl_parse(const char *line, size_t len, struct cal_prop *out, struct buf *err);
+void cal_prop_clear(struct cal_prop *p);
+const char *cal_prop_param(const struct cal_prop *p, const char *name);
+void cal_prop_add_param(struct cal_prop *p, const char *name, const char *value);
+void cal_prop_remove_param(struct cal_prop *p, const char *name);
+
+struct cal_comp *cal_comp_new(const char *name, unsigned line);
+void cal_comp_free(struct cal_comp *c);
+struct cal_prop *cal_comp_add_prop(struct cal_comp *c, const char *name, const char *value);
+void cal_comp_add_sub(struct cal_comp *c, struct cal_comp *sub);
+const struct cal_prop *cal_comp_prop(const struct cal_comp *c, const char *name);
+size_t cal_comp_count(const struct cal_comp *c, const char *name);
+void cal_comp_remove_props(struct cal_comp *c, const char *name);
+struct cal_comp *cal_comp_clone(const struct cal_comp *c);
+
+/* Pulls unfolded content lines out of a stream or a string, counting physical lines. */
+struct line_reader {
+	FILE *in;
+	const char *mem;
+	size_t mem_len, mem_pos;
+	char *phys;       /* current physical line */
+	size_t phys_cap;
+	long phys_len;    /* -1 once the input is exhausted */
+	bool have_phys;   /* phys holds a line not yet consumed */
+	unsigned phys_no; /* number of the line in phys */
+	bool io_error;
+	struct buf content;
+};
+void line_reader_init_file(struct line_reader *r, FILE *in);
+void line_reader_init_mem(struct line_reader *r, const char *text, size_t len);
+/* Next content line into r->content; its first physical line in *line. 0 at the end,
+ * 1 on a line, -1 for a continuation line with nothing before it (skipped). */
+int line_reader_next(struct line_reader *r, unsigned *line);
+void line_reader_free(struct line_reader *r);
+
+/* Parses text holding exactly one VCALENDAR (canonical or generated text: errors are
+ * not located by line). NULL with a message in err. */
+struct cal_comp *cal_parse_text(const char *text, size_t len, struct buf *err);
+
+/* Canonical writing: names upper case, parameters quoted only when needed, VALUE first
+ * and only when not the default, values normalized by type, folded at 75 octets, CRLF. */
+void cal_write_prop(struct buf *out, const struct cal_prop *p);
+void cal_write_comp(struct buf *out, const struct cal_comp *c);
+void cal_write_calendar_start(struct buf *out);
+void cal_write_calendar_end(struct buf *out);
+
+/* Text escapes (RFC 5545 3.3.11). */
+void text_unescape(struct buf *out, const char *s, size_t n);
+void text_escape(struct buf *out, const char *s);
+/* Splits a raw value at commas (or another separator) that no backslash escapes. */
+size_t split_unescaped(const char *s, char sep, char ***out);
+void free_strv(char **v, size_t n);
+
+/* ---- value types (values.c) ---- */
+
+enum vtype {
+	VT_UNKNOWN = 0, VT_TEXT, VT_DATE, VT_DATE_TIME, VT_TIME, VT_DURATION, VT_PERIOD, VT_RECUR,
+	VT_UTC_OFFSET, VT_CAL_ADDRESS, VT_URI, VT_INTEGER, VT_FLOAT, VT_BOOLEAN, VT_BINARY, VT_OTHER
+};
+
+enum vshape {
+	SHAPE_SINGLE = 0,
+	SHAPE_LIST,      /* comma-separated values (CATEGORIES, RDATE, ...) */
+	SHAPE_GEO,       /* float;float */
+	SHAPE_RSTATUS,   /* code;description[;data] */
+};
+
+enum vtype prop_default_type(const char *prop_name);
+enum vshape prop_shape(const char *prop_name);
+/* The effective type: VALUE parameter when present, else the default. */
+enum vtype prop_type(const struct cal_prop *p);
+enum vtype vtype_from_name(const char *name); /* VT_OTHER for an x-name or unknown */
+const char *vtype_name(enum vtype t);          /* "DATE-TIME"; "UNKNOWN" for VT_UNKNOWN */
+/* Parameters whose values RFC 6321 types as cal-address, uri or boolean. */
+enum vtype param_type(const char *param_name);
+
+/* Checks a value against the grammar of its type (and libical's parser for the types
+ * libical knows). False with a reason in err. */
+bool value_check(enum vtype t, enum vshape shape, const char *value, struct buf *err);
+/* Appends the canonical form of a valid value of this type and shape. */
+void value_canonical(struct buf *out, enum vtype t, enum vshape shape, const char *value);
+
+/* The parts of RRULE in canonical (RFC 6321) order: returns the index of name in that
+ * order, or -1 for a part outside it. */
+int recur_part_rank(const char *name);
+extern const char *const recur_part_names[];
+extern const size_t recur_n_parts;
+/* RRULE parts whose values are integers (jCal writes them as numbers). */
+bool recur_part_is_int(const char *name);
+
+/* DATE, DATE-TIME values. */
+struct cal_dt {
+	int year, month, day, hour, minute, second;
+	bool is_date;
+	bool is_utc;
+};
+bool dt_parse(const char *s, struct cal_dt *out);
+/* Seconds of this wall-clock value counted as if it were UTC. */
+int64_t dt_local_seconds(const struct cal_dt *dt);
+void dt_from_local_seconds(int64_t secs, bool is_date, struct cal_dt *out);
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
+
+struct cal_duration {
+	bool negative;
+	int64_t days;    /* nominal: weeks * 7 + days */
+	int64_t seconds; /* exact */
+};
+bool duration_parse(const char *s, struct cal_duration *out);
+
+/* ---- time zones (tz.c) ---- */
+
+struct cal_zones;
+/* owner: the zones made from VTIMEZONE components are freed with the resolver. */
+struct cal_zones *cal_zones_new(void);
+void cal_zones_free(struct cal_zones *z);
+/* Adds a VTIMEZONE; an already known TZID keeps its first definition. */
+void cal_zones_add_vtimezone(struct cal_zones *z, const struct cal_comp *vtimezone);
+/* A VTIMEZONE of the object wins; then IANA names (also after a /prefix/ such as
+ * Mozilla's), then Windows names. NULL when unknown. */
+icaltimezone *cal_zones_lookup(struct cal_zones *z, const char *tzid);
+/* Zone resolution without any VTIMEZONE: built-in IANA zones and Windows names. */
+icaltimezone *cal_builtin_zone(const char *tzid);
+
+/* Wall clock to UTC in zone (NULL: UTC) following RFC 5545 3.3.5: an ambiguous time is
+ * its first occurrence, a time in a gap takes the offset before the gap. */
+int64_t zone_local_to_utc(icaltimezone *zone, int64_t local);
+int64_t zone_utc_to_local(icaltimezone *zone, int64_t utc);
+/* The instant of a DATE or DATE-TIME property, floating times and dates read in UTC.
+ * known_zone: false when its TZID resolves nowhere. False when the value is no date. */
+bool prop_instant(struct cal_zones *z, const struct cal_prop *p, int64_t *utc, struct cal_dt *dt, bool *known_zone);
+
+/* ---- occurrences (expand.c) ---- */
+
+struct occ {
+	int64_t start, end, rid;
+	unsigned comp;            /* index into the object's components */
+	bool overridden;
+};
+
+struct expansion {
+	const struct cal_comp **comps;
+	size_t n_comps;
+	bool recurring;
+	bool all_day_master;
+	struct occ *occs;
+	size_t n_occs, cap;
+};
+
+/* Expands the object's components (all of one UID, canonical order) over [from, to).
+ * floating: the zone for floating times and dates (NULL: UTC). False with err. */
+bool expand_components(const struct cal_comp *const *comps, size_t n_comps, struct cal_zones *zones,
+                       icaltimezone *floating, int64_t from, int64_t to, struct expansion *out, struct buf *err);
+void expansion_free(struct expansion *e);
+/* The bounds of all occurrences, for a database pre-filter. */
+bool object_range(const struct cal_comp *const *comps, size_t n_comps, struct cal_zones *zones, int64_t *start,
+                  int64_t *end, struct buf *err);
+/* Collects the object components (VEVENT, VTODO, VJOURNAL) of a parsed VCALENDAR. */
+size_t calendar_objects(const struct cal_comp *vcal, const struct cal_comp ***out);
+bool is_object_kind(const char *name);
+
+/* Reads a canonical text and returns its VCALENDAR with the zones of its VTIMEZONEs. */
+struct cal_comp *load_object(const char *ics, struct cal_zones **zones, struct buf *err);
+icaltimezone *floating_zone(const struct cal_expand_opts *opts, struct buf *err);
+
+#endif

@@ -24,6 +24,8 @@ enum key_type {
 	KT_JID_LIST,    /* list or array of bare JIDs */
 	KT_LOG_LEVEL,   /* error|warn|info|debug */
 	KT_LOG_DEST,    /* stderr|syslog|/absolute/path */
+	KT_CREATE,      /* everyone|local|admins or a list of domains */
+	KT_COUNT,       /* positive integer */
 };
 
 struct key_spec {
@@ -49,6 +51,9 @@ static const struct key_spec keys[] = {
 	{"server.ping_timeout", KT_SECONDS, false, OFF(ping_timeout_s)},
 	{"database.conninfo", KT_STRING, true, OFF(db_conninfo)},
 	{"pubsub.admins", KT_JID_LIST, false, OFF(admins)},
+	{"pubsub.create_nodes", KT_CREATE, false, OFF(create_policy)},
+	{"pubsub.max_payload_size", KT_COUNT, false, OFF(max_payload_size)},
+	{"pubsub.max_reply_items", KT_COUNT, false, OFF(max_reply_items)},
 	{"log.level", KT_LOG_LEVEL, false, OFF(log_level)},
 	{"log.destination", KT_LOG_DEST, false, OFF(log_destination)},
 };
@@ -64,6 +69,9 @@ static void set_defaults(struct config *cfg)
 	cfg->ping_interval_s = 60;
 	cfg->ping_timeout_s = 20;
 	cfg->log_level = LOGL_INFO;
+	cfg->create_policy = CREATE_LOCAL;
+	cfg->max_payload_size = 262144;
+	cfg->max_reply_items = 500;
 }
 
 static const char *type_name(int t)
@@ -189,6 +197,43 @@ static bool apply_key(struct load_ctx *lc, const struct key_spec *k, const confi
 		const char *v = *(char **)field;
 		if (strcmp(v, "stderr") != 0 && strcmp(v, "syslog") != 0 && v[0] != '/')
 			return fail_at(lc, s, k->path, "'%s' is not stderr, syslog or an absolute file path", v);
+		return true;
+	}
+	case KT_COUNT:
+		if (!want_type(lc, s, k->path, config_setting_type(s) == CONFIG_TYPE_INT, "an integer"))
+			return false;
+		if (config_setting_get_int(s) < 1)
+			return fail_at(lc, s, k->path, "must be a positive integer");
+		*(int *)field = config_setting_get_int(s);
+		return true;
+	case KT_CREATE: {
+		int t = config_setting_type(s);
+		if (t == CONFIG_TYPE_STRING) {
+			const char *v = config_setting_get_string(s);
+			if (strcmp(v, "everyone") == 0)
+				cfg->create_policy = CREATE_EVERYONE;
+			else if (strcmp(v, "local") == 0)
+				cfg->create_policy = CREATE_LOCAL;
+			else if (strcmp(v, "admins") == 0)
+				cfg->create_policy = CREATE_ADMINS;
+			else
+				return fail_at(lc, s, k->path, "'%s' is not everyone, local, admins or a list of domains", v);
+			return true;
+		}
+		if (!want_type(lc, s, k->path, t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST,
+		               "everyone, local, admins or a list of domains"))
+			return false;
+		int n = config_setting_length(s);
+		cfg->create_domains = xcalloc((size_t)n + 1, sizeof(char *));
+		for (int i = 0; i < n; i++) {
+			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+			const char *v = config_setting_get_string(e);
+			if (!v || !jid_is_domain(v))
+				return fail_at(lc, e, k->path, "element %d is not a domain", i + 1);
+			cfg->create_domains[i] = jid_normalize(v);
+			cfg->n_create_domains = (size_t)i + 1;
+		}
+		cfg->create_policy = CREATE_DOMAINS;
 		return true;
 	}
 	case KT_JID_LIST: {
@@ -397,6 +442,9 @@ void config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->n_admins; i++)
 		free(cfg->admins[i]);
 	free(cfg->admins);
+	for (size_t i = 0; i < cfg->n_create_domains; i++)
+		free(cfg->create_domains[i]);
+	free(cfg->create_domains);
 	free(cfg->log_destination);
 	free_secret(cfg->secret);
 	memset(cfg, 0, sizeof(*cfg));
@@ -407,5 +455,24 @@ bool config_is_admin(const struct config *cfg, const char *bare_jid)
 	for (size_t i = 0; i < cfg->n_admins; i++)
 		if (strcmp(cfg->admins[i], bare_jid) == 0)
 			return true;
+	return false;
+}
+
+bool config_may_create(const struct config *cfg, const char *bare_jid)
+{
+	if (config_is_admin(cfg, bare_jid))
+		return true;
+	const char *at = strchr(bare_jid, '@');
+	const char *domain = at ? at + 1 : bare_jid;
+	switch (cfg->create_policy) {
+	case CREATE_EVERYONE: return true;
+	case CREATE_ADMINS: return false;
+	case CREATE_LOCAL: return strcmp(domain, cfg->server_domain) == 0;
+	case CREATE_DOMAINS:
+		for (size_t i = 0; i < cfg->n_create_domains; i++)
+			if (strcmp(domain, cfg->create_domains[i]) == 0)
+				return true;
+		return false;
+	}
 	return false;
 }

@@ -37,6 +37,11 @@ struct config {
 	/* pubsub */
 	char **admins; /* normalised bare JIDs */
 	size_t n_admins;
+	enum create_policy { CREATE_EVERYONE, CREATE_LOCAL, CREATE_ADMINS, CREATE_DOMAINS } create_policy;
+	char **create_domains; /* with CREATE_DOMAINS: normalised domains */
+	size_t n_create_domains;
+	int max_payload_size;  /* service-wide upper bound of pubsub#max_payload_size */
+	int max_reply_items;   /* most items in one retrieval reply (RSM pages beyond) */
 
 	/* log */
 	enum log_level log_level;
@@ -55,5 +60,7 @@ bool config_load(const char *path, struct config *cfg, char *err, size_t errlen)
 bool config_load_secret(struct config *cfg, char *err, size_t errlen);
 void config_free(struct config *cfg);
 bool config_is_admin(const struct config *cfg, const char *bare_jid);
+/* Whether bare_jid may create nodes under pubsub.create_nodes. */
+bool config_may_create(const struct config *cfg, const char *bare_jid);
 
 #endif

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "notify/fanout.h"
 #include "pubsub/service.h"
 #include "store/store.h"
 #include "xmpp/handlers.h"
@@ -37,6 +38,8 @@ struct daemon {
 	struct link *link;
 	struct router *router;
 	struct service *svc;
+	struct fanout *fanout;
+	struct loop_timer expiry_timer;
 	int signal_fd;
 	int exit_status;
 	bool stopping;
@@ -144,6 +147,19 @@ static int setup_signals(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
+/* Expired items are deleted (and their retraction announced) by calpubsub itself, at
+ * most a second after they expire; retrieval hides them at once. */
+static void on_expiry_timer(void *arg)
+{
+	struct daemon *d = arg;
+	if (!store_is_up(d->store))
+		return;
+	double next = service_expire_items(d->svc);
+	if (next < 0 || next > 1)
+		next = 1;
+	loop_timer_start(&d->expiry_timer, (uint64_t)(next * 1000) + 1);
+}
+
 static void on_store_event(enum store_event ev, const char *detail, void *arg)
 {
 	struct daemon *d = arg;
@@ -151,7 +167,26 @@ static void on_store_event(enum store_event ev, const char *detail, void *arg)
 		log_error("%s", detail);
 		d->exit_status = EXIT_RUNTIME;
 		begin_shutdown(d, "database schema mismatch");
+		return;
 	}
+	fanout_store_state(d->fanout, ev == STORE_EV_UP);
+	if (ev == STORE_EV_UP)
+		loop_timer_start(&d->expiry_timer, 0);
+	else
+		loop_timer_stop(&d->expiry_timer);
+}
+
+static void on_store_notify(const char *payload, void *arg)
+{
+	(void)payload;
+	struct daemon *d = arg;
+	fanout_wake(d->fanout);
+}
+
+static void on_link_state(bool online, void *arg)
+{
+	struct daemon *d = arg;
+	fanout_link_state(d->fanout, online);
 }
 
 /* Detaches from the terminal. The parent waits for the child to report that start-up
@@ -259,13 +294,18 @@ int main(int argc, char **argv)
 
 	log_info("calpubsub %s starting as %s (secret from %s)", PACKAGE_VERSION, d.cfg.jid, d.cfg.secret_source);
 	d.store = store_new(d.cfg.db_conninfo, d.cfg.reconnect_min_s, d.cfg.reconnect_max_s);
-	store_set_handlers(d.store, on_store_event, NULL, &d);
+	store_set_handlers(d.store, on_store_event, on_store_notify, &d);
 	d.svc = service_new(d.store, &d.cfg);
 	d.link = link_new(&d.cfg);
 	d.router = router_new(d.link, &d.cfg);
-	link_set_handlers(d.link, NULL, router_dispatch, d.router);
+	d.fanout = fanout_new(d.store, d.link, d.svc, &d.cfg);
+	loop_timer_init(&d.expiry_timer, on_expiry_timer, &d);
+	link_set_handlers(d.link, on_link_state, &d, router_dispatch, d.router);
 	disco_register(d.router, d.svc);
 	basic_register(d.router);
+	pubsub_register(d.router, d.svc);
+	adhoc_register(d.router, d.svc);
+	inbound_register(d.router, d.svc);
 
 	store_start(d.store);
 	link_start(d.link);
@@ -277,6 +317,8 @@ int main(int argc, char **argv)
 	}
 	loop_run(1000);
 
+	loop_timer_stop(&d.expiry_timer);
+	fanout_free(d.fanout);
 	router_free(d.router);
 	link_free(d.link);
 	service_free(d.svc);

@@ -372,3 +372,20 @@ void store_rollback(struct store *st)
 	if (st && st->state == CS_UP && st->conn)
 		PQclear(PQexec(st->conn, "ROLLBACK"));
 }
+
+char *store_strdup(const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	return xstrdup(PQgetvalue(res, row, col));
+}
+
+int64_t store_int(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+bool store_bool(const PGresult *res, int row, int col)
+{
+	return PQgetvalue(res, row, col)[0] == 't';
+}

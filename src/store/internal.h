@@ -6,6 +6,8 @@
 #include "store.h"
 
 #include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 struct migration {
 	int version;
@@ -26,8 +28,9 @@ PGresult *store_query(struct store *st, const char *label, const char *sql, int 
 /* Same for statements without result rows; returns STORE_OK or the failure. */
 enum store_result store_command(struct store *st, const char *label, const char *sql, int nparams,
                                 const char *const *params);
-enum store_result store_begin(struct store *st);
-enum store_result store_commit(struct store *st);
-void store_rollback(struct store *st);
+/* Row helpers: a copy of the value (NULL for SQL NULL), and typed readers. */
+char *store_strdup(const PGresult *res, int row, int col);
+int64_t store_int(const PGresult *res, int row, int col);
+bool store_bool(const PGresult *res, int row, int col);
 
 #endif

@@ -38,6 +38,11 @@ bool store_is_up(const struct store *st);
 /* calpubsubctl: one blocking connection; false with a message in err. */
 struct store *store_connect_blocking(const char *conninfo, char *err, size_t errlen);
 
+/* Transactions. A failed statement inside one leaves it aborted: roll back. */
+enum store_result store_begin(struct store *st);
+enum store_result store_commit(struct store *st);
+void store_rollback(struct store *st);
+
 /* The schema version this build expects, and the one the database has (0 when it has
  * none). */
 int store_schema_expected(void);

@@ -8,5 +8,11 @@
 
 void basic_register(struct router *r);
 void disco_register(struct router *r, struct service *svc);
+void pubsub_register(struct router *r, struct service *svc);
+void inbound_register(struct router *r, struct service *svc);
+void adhoc_register(struct router *r, struct service *svc);
+/* disco on the command nodes; false when the request is not about them. */
+bool adhoc_disco_items(struct iq *iq, struct buf *b);
+bool adhoc_disco_info(struct iq *iq, struct buf *b);
 
 #endif

@@ -58,8 +58,9 @@ struct link {
 	unsigned long long id_seq;
 	char id_prefix[16];
 	link_state_fn on_state;
+	void *state_arg;
 	link_stanza_fn on_stanza;
-	void *arg;
+	void *stanza_arg;
 	void (*shutdown_done)(void *arg);
 	void *shutdown_arg;
 };
@@ -283,7 +284,7 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error, xm
 		log_info("connected to %s:%d as %s", l->cfg->server_host, l->cfg->server_port, l->cfg->jid);
 		loop_timer_start(&l->ping_timer, (uint64_t)(l->cfg->ping_interval_s * 1000));
 		if (l->on_state)
-			l->on_state(true, l->arg);
+			l->on_state(true, l->state_arg);
 		return;
 	}
 	if (ev != XMPP_CONN_DISCONNECT && ev != XMPP_CONN_FAIL)
@@ -321,7 +322,7 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error, xm
 		log_warn("disconnected from the XMPP server: %s%s", why,
 		         lost ? " (unsent output discarded; notifications will be resent)" : "");
 		if (l->on_state)
-			l->on_state(false, l->arg);
+			l->on_state(false, l->state_arg);
 		if (loop_now_ms() - l->online_since_ms >= STABLE_CONNECTION_MS)
 			l->attempt = 0;
 	} else if (se) {
@@ -388,7 +389,7 @@ static int on_stanza(xmpp_conn_t *conn, xmpp_stanza_t *stanza, void *ud)
 	(void)conn;
 	struct link *l = ud;
 	if (l->on_stanza && l->online)
-		l->on_stanza(stanza, l->arg);
+		l->on_stanza(stanza, l->stanza_arg);
 	return 1; /* keep the handler */
 }
 
@@ -442,11 +443,13 @@ void link_free(struct link *l)
 	free(l);
 }
 
-void link_set_handlers(struct link *l, link_state_fn on_state, link_stanza_fn on_stanza_fn, void *arg)
+void link_set_handlers(struct link *l, link_state_fn on_state, void *state_arg, link_stanza_fn on_stanza_fn,
+                       void *stanza_arg)
 {
 	l->on_state = on_state;
+	l->state_arg = state_arg;
 	l->on_stanza = on_stanza_fn;
-	l->arg = arg;
+	l->stanza_arg = stanza_arg;
 }
 
 void link_start(struct link *l)

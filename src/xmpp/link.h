@@ -19,7 +19,8 @@ typedef void (*link_sync_fn)(bool ok, void *arg);
 
 struct link *link_new(const struct config *cfg);
 void link_free(struct link *l);
-void link_set_handlers(struct link *l, link_state_fn on_state, link_stanza_fn on_stanza, void *arg);
+void link_set_handlers(struct link *l, link_state_fn on_state, void *state_arg, link_stanza_fn on_stanza,
+                       void *stanza_arg);
 void link_start(struct link *l);
 /* Flushes what is queued, closes the stream and waits for the server to close its side,
  * at most timeout_ms; then calls done(). */

@@ -293,7 +293,12 @@ class Calpubsub:
         self.proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, env=environ)
         logf.close()
         if wait_online:
-            self.wait_log(r"connected to 127\.0\.0\.1:\d+ as ", 20, since=mark)
+            try:
+                self.wait_log(r"connected to 127\.0\.0\.1:\d+ as ", 20, since=mark)
+            except TimeoutError:
+                state = "exited with %s" % self.proc.poll() if self.proc.poll() is not None else "still running"
+                raise TimeoutError("%s did not connect (%s); its log ends with:\n%s"
+                                   % (self.name, state, self.log_text()[mark:][-3000:]))
         return mark
 
     def running(self):
@@ -343,6 +348,8 @@ class Client(slixmpp.ClientXMPP):
         self.add_filter("in", self._record)
 
     async def _on_session_start(self, event):
+        # available, so that messages to the bare JID reach this resource
+        self.send_presence()
         self.session_started.set()
 
     def _record(self, stanza):

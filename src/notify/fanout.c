@@ -1,0 +1,543 @@
+/* fanout.c: the notification fan-out. It runs as a loop hook in slices: while the
+ * database and the link are up and the link's output is below the high-water mark, it
+ * takes the next change after its position, renders the event once, and writes one
+ * message per recipient JID (paging subscriptions by JID). Every so often it asks the
+ * link for a sync point; when the server answers it, everything before that point has
+ * been handled by the server, and the position is saved as the durable cursor. */
+#include "fanout.h"
+
+#include "../buf.h"
+#include "../log.h"
+#include "../loop.h"
+#include "../store/pubsub.h"
+#include "../xmpp/router.h"
+#include "../xmpp/wire.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HIGH_WATER_BYTES (1u << 20)
+#define PAGE_ROWS 500
+#define CHANGE_BATCH 64
+/* Work per loop turn, so that requests are read between slices of a big fan-out. */
+#define SLICE_MESSAGES 2000
+#define SYNC_EVERY_MESSAGES 2000
+#define SYNC_EVERY_MS 200
+#define PRUNE_EVERY_MS 60000
+#define KEEP_DELIVERED_SECONDS 3600
+
+#define NS_SHIM "http://jabber.org/protocol/shim"
+#define NS_DELAY "urn:xmpp:delay"
+
+struct checkpoint {
+	struct fanout *f;
+	int64_t change; /* changes below are done */
+	char *position; /* within `change`: last JID done */
+	unsigned generation;
+};
+
+struct fanout {
+	struct store *store;
+	struct link *link;
+	struct service *svc;
+	const struct config *cfg;
+	bool db_up;
+	bool link_up;
+	bool loaded;
+	bool idle;         /* nothing after the position last time we looked */
+	unsigned generation; /* bumped on every reload: stale checkpoints are ignored */
+	/* the position of the work: changes below `change` are sent; within it, every JID up
+	 * to `position` */
+	int64_t change;
+	char *position;
+	int64_t saved_change;
+	char *saved_position;
+	struct change_row *batch;
+	size_t n_batch;
+	size_t batch_pos;
+	/* the change being sent */
+	struct change_row *current;
+	struct node_row node;
+	bool node_loaded;
+	struct buf event;     /* the rendered child elements of <message/> */
+	struct buf body_text; /* the <body/> for include_body subscribers */
+	char type_attr[24];
+	bool current_done;
+	uint64_t sent;
+	uint64_t sent_since_sync;
+	uint64_t last_sync_ms;
+	uint64_t last_prune_ms;
+};
+
+static bool fanout_hook(void *arg);
+
+struct fanout *fanout_new(struct store *st, struct link *link, struct service *svc, const struct config *cfg)
+{
+	struct fanout *f = xcalloc(1, sizeof(*f));
+	f->store = st;
+	f->link = link;
+	f->svc = svc;
+	f->cfg = cfg;
+	loop_add_hook(fanout_hook, f);
+	return f;
+}
+
+static void drop_current(struct fanout *f)
+{
+	f->current = NULL;
+	if (f->node_loaded)
+		node_row_free(&f->node);
+	f->node_loaded = false;
+	buf_reset(&f->event);
+	buf_reset(&f->body_text);
+}
+
+static void drop_batch(struct fanout *f)
+{
+	drop_current(f);
+	change_rows_free(f->batch, f->n_batch);
+	f->batch = NULL;
+	f->n_batch = f->batch_pos = 0;
+}
+
+void fanout_free(struct fanout *f)
+{
+	if (!f)
+		return;
+	drop_batch(f);
+	buf_free(&f->event);
+	buf_free(&f->body_text);
+	free(f->position);
+	free(f->saved_position);
+	free(f);
+}
+
+static void reload(struct fanout *f)
+{
+	f->loaded = false;
+	f->generation++;
+	drop_batch(f);
+}
+
+void fanout_store_state(struct fanout *f, bool up)
+{
+	f->db_up = up;
+	reload(f);
+}
+
+void fanout_link_state(struct fanout *f, bool up)
+{
+	f->link_up = up;
+	/* what was written but not confirmed may be lost with the link: start again from the
+	 * durable cursor */
+	reload(f);
+}
+
+void fanout_wake(struct fanout *f)
+{
+	f->idle = false;
+}
+
+uint64_t fanout_sent(const struct fanout *f)
+{
+	return f->sent;
+}
+
+bool fanout_parse_id(const char *id, int64_t *node_id)
+{
+	long long change, node;
+	char rest[8];
+	if (!id || sscanf(id, "ps-%lld-%lld-%7s", &change, &node, rest) != 3)
+		return false;
+	*node_id = node;
+	return true;
+}
+
+static void set_position(char **dst, const char *jid)
+{
+	free(*dst);
+	*dst = jid ? xstrdup(jid) : NULL;
+}
+
+/* ---- checkpoints ---- */
+
+static void on_synced(bool ok, void *arg)
+{
+	struct checkpoint *cp = arg;
+	struct fanout *f = cp->f;
+	bool newer = cp->change > f->saved_change ||
+	             (cp->change == f->saved_change && cp->position &&
+	              (!f->saved_position || strcmp(cp->position, f->saved_position) > 0));
+	if (ok && cp->generation == f->generation && newer && store_is_up(f->store)) {
+		if (store_fanout_save(f->store, cp->change, cp->position) == STORE_OK) {
+			f->saved_change = cp->change;
+			set_position(&f->saved_position, cp->position);
+			/* deleted nodes whose deletion everyone has now heard of can go */
+			store_nodes_reap(f->store, cp->change);
+		}
+	}
+	free(cp->position);
+	free(cp);
+}
+
+static void checkpoint(struct fanout *f)
+{
+	if (f->change == f->saved_change && !f->position && !f->saved_position)
+		return;
+	struct checkpoint *cp = xcalloc(1, sizeof(*cp));
+	cp->f = f;
+	cp->change = f->change;
+	cp->position = f->position ? xstrdup(f->position) : NULL;
+	cp->generation = f->generation;
+	f->sent_since_sync = 0;
+	f->last_sync_ms = loop_now_ms();
+	link_sync(f->link, on_synced, cp);
+}
+
+/* ---- rendering ---- */
+
+static void render_item_event(struct fanout *f, const struct change_row *c)
+{
+	struct buf *b = &f->event;
+	buf_puts(b, "<event xmlns='" NS_PUBSUB_EVENT "'><items");
+	xml_attr(b, "node", c->node);
+	if (!c->item_id) {
+		buf_puts(b, "/></event>");
+		return;
+	}
+	buf_puts(b, "><item");
+	xml_attr(b, "id", c->item_id);
+	if (f->node.cfg.itemreply == IR_PUBLISHER)
+		xml_attr(b, "publisher", c->publisher);
+	if (f->node.cfg.deliver_payloads && c->payload && *c->payload) {
+		buf_putc(b, '>');
+		buf_puts(b, c->payload);
+		buf_puts(b, "</item></items></event>");
+	} else {
+		buf_puts(b, "/></items></event>");
+	}
+	if (c->kind == CH_LAST_ITEM && c->stamp) {
+		buf_puts(b, "<delay xmlns='" NS_DELAY "'");
+		xml_attr(b, "stamp", c->stamp);
+		buf_puts(b, "/>");
+	}
+}
+
+static void render_approval(struct fanout *f, const struct change_row *c)
+{
+	struct form *form = form_new(FORM_FORM);
+	form->title = xstrdup("PubSub subscriber request");
+	form->instructions = xstrdup("To approve this entity's subscription request, click the OK button. To deny the "
+	                             "request, click the cancel button.");
+	form_add_hidden(form, "FORM_TYPE", FORM_SUBSCRIBE_AUTHORIZATION);
+	if (c->subid)
+		form_add_hidden(form, "pubsub#subid", c->subid);
+	form_add_text(form, "pubsub#node", FT_TEXT_SINGLE, "Node ID", c->node);
+	form_add_text(form, "pubsub#subscriber_jid", FT_JID_SINGLE, "Subscriber Address", c->subject);
+	form_add_bool(form, "pubsub#allow", "Allow this JID to subscribe to this pubsub node?", false);
+	wire_write_form(&f->event, form);
+	form_free(form);
+	buf_puts(&f->body_text, "<body>");
+	buf_xml_escape(&f->body_text, c->subject ? c->subject : "");
+	buf_puts(&f->body_text, " asks to subscribe to the node ");
+	buf_xml_escape(&f->body_text, c->node);
+	buf_puts(&f->body_text, ". Answer the form in this message to approve or deny.</body>");
+	/* the form is for the owner to read: always part of the message */
+	buf_append(&f->event, f->body_text.data, f->body_text.len);
+	buf_reset(&f->body_text);
+}
+
+static void body_line(struct fanout *f, const char *fmt, const char *a, const char *b)
+{
+	char text[512];
+	snprintf(text, sizeof(text), fmt, a ? a : "", b ? b : "");
+	buf_puts(&f->body_text, "<body>");
+	buf_xml_escape(&f->body_text, text);
+	buf_puts(&f->body_text, "</body>");
+}
+
+/* Renders the current change once; false when it needs no notification at all. */
+static bool render(struct fanout *f)
+{
+	const struct change_row *c = f->current;
+	struct buf *b = &f->event;
+	const struct node_config *cfg = &f->node.cfg;
+	/* event notifications follow the node's message type; state changes and approval
+	 * forms are normal messages, kept offline for whoever is away */
+	bool event = c->kind == CH_PUBLISH || c->kind == CH_RETRACT || c->kind == CH_PURGE || c->kind == CH_DELETE ||
+	             c->kind == CH_CONFIG || c->kind == CH_LAST_ITEM;
+	snprintf(f->type_attr, sizeof(f->type_attr), "%s",
+	         event && cfg->notification_type == NT_HEADLINE ? " type='headline'" : "");
+	switch (c->kind) {
+	case CH_PUBLISH:
+	case CH_LAST_ITEM:
+		if (c->kind == CH_PUBLISH && !cfg->deliver_notifications)
+			return false;
+		render_item_event(f, c);
+		if (c->body) {
+			buf_puts(&f->body_text, "<body>");
+			buf_xml_escape(&f->body_text, c->body);
+			buf_puts(&f->body_text, "</body>");
+		} else {
+			body_line(f, "Item %s was published to %s", c->item_id, c->node);
+		}
+		return true;
+	case CH_RETRACT:
+		buf_puts(b, "<event xmlns='" NS_PUBSUB_EVENT "'><items");
+		xml_attr(b, "node", c->node);
+		buf_puts(b, "><retract");
+		xml_attr(b, "id", c->item_id);
+		buf_puts(b, "/></items></event>");
+		body_line(f, "Item %s was removed from %s", c->item_id, c->node);
+		return true;
+	case CH_PURGE:
+		buf_puts(b, "<event xmlns='" NS_PUBSUB_EVENT "'><purge");
+		xml_attr(b, "node", c->node);
+		buf_puts(b, "/></event>");
+		body_line(f, "All items of %s were removed%s", c->node, NULL);
+		return true;
+	case CH_DELETE:
+		if (!cfg->notify_delete)
+			return false;
+		buf_puts(b, "<event xmlns='" NS_PUBSUB_EVENT "'><delete");
+		xml_attr(b, "node", c->node);
+		if (c->uri) {
+			buf_puts(b, "><redirect");
+			xml_attr(b, "uri", c->uri);
+			buf_puts(b, "/></delete></event>");
+		} else {
+			buf_puts(b, "/></event>");
+		}
+		body_line(f, "The node %s was deleted%s", c->node, NULL);
+		return true;
+	case CH_CONFIG:
+		buf_puts(b, "<event xmlns='" NS_PUBSUB_EVENT "'><configuration");
+		xml_attr(b, "node", c->node);
+		if (cfg->deliver_payloads) {
+			buf_putc(b, '>');
+			struct form *form = node_config_form(cfg, FORM_RESULT, service_limits(f->svc));
+			wire_write_form(b, form);
+			form_free(form);
+			buf_puts(b, "</configuration></event>");
+		} else {
+			buf_puts(b, "/></event>");
+		}
+		body_line(f, "The configuration of %s changed%s", c->node, NULL);
+		return true;
+	case CH_SUBSCRIPTION:
+		buf_puts(b, "<event xmlns='" NS_PUBSUB_EVENT "'><subscription");
+		xml_attr(b, "node", c->node);
+		xml_attr(b, "jid", c->subject);
+		xml_attr(b, "subid", c->subid);
+		xml_attr(b, "subscription", c->state);
+		buf_puts(b, "/></event>");
+		return true;
+	case CH_APPROVAL:
+		render_approval(f, c);
+		return true;
+	case CH_AFFILIATION:
+		buf_puts(b, "<pubsub xmlns='" NS_PUBSUB "'><affiliations");
+		xml_attr(b, "node", c->node);
+		buf_puts(b, "><affiliation");
+		xml_attr(b, "jid", c->subject);
+		xml_attr(b, "affiliation", c->state);
+		buf_puts(b, "/></affiliations></pubsub>");
+		return true;
+	}
+	return false;
+}
+
+/* One message to one JID. subids: the SubIDs to list in SHIM headers (n > 1 only). */
+static void send_to(struct fanout *f, const char *to, int64_t key, bool with_body, char *const *subids, size_t n)
+{
+	struct buf m = BUF_INIT;
+	buf_reserve(&m, f->event.len + f->body_text.len + 256);
+	buf_puts(&m, "<message");
+	xml_attr(&m, "from", f->cfg->jid);
+	xml_attr(&m, "to", to);
+	buf_printf(&m, " id='ps-%" PRId64 "-%" PRId64 "-%" PRId64 "'%s>", f->current->id, f->current->node_id, key,
+	           f->type_attr);
+	buf_append(&m, f->event.data, f->event.len);
+	if (with_body)
+		buf_append(&m, f->body_text.data, f->body_text.len);
+	if (n > 1) {
+		buf_puts(&m, "<headers xmlns='" NS_SHIM "'>");
+		for (size_t i = 0; i < n; i++) {
+			buf_puts(&m, "<header name='SubID'>");
+			buf_xml_escape(&m, subids[i]);
+			buf_puts(&m, "</header>");
+		}
+		buf_puts(&m, "</headers>");
+	}
+	buf_puts(&m, "</message>");
+	link_send(f->link, m.data, m.len);
+	buf_free(&m);
+	f->sent++;
+	f->sent_since_sync++;
+}
+
+/* Recipients of the current change that are not its node's subscribers: one target, or
+ * the node's owners. */
+static bool send_direct(struct fanout *f)
+{
+	const struct change_row *c = f->current;
+	if (c->target) {
+		send_to(f, c->target, 0, c->kind == CH_APPROVAL, NULL, 0);
+		return true;
+	}
+	struct affiliation_row *affs;
+	size_t n;
+	if (store_affiliations_of_node(f->store, c->node_id, &affs, &n) != STORE_OK)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (affs[i].affiliation == AFF_OWNER)
+			send_to(f, affs[i].jid, (int64_t)i, false, NULL, 0);
+	affiliation_rows_free(affs, n);
+	return true;
+}
+
+/* Sends one page of the current change's subscribers. Returns the messages sent, or -1
+ * when the store failed; sets current_done when the last page has gone. */
+static int send_page(struct fanout *f)
+{
+	const struct change_row *c = f->current;
+	unsigned states = 1u << SUB_SUBSCRIBED;
+	if (c->kind == CH_DELETE) /* XEP-0060 8.4.2: pending and unconfigured too */
+		states |= (1u << SUB_PENDING) | (1u << SUB_UNCONFIGURED);
+	struct sub_row *subs;
+	size_t n;
+	if (store_subs_page(f->store, c->node_id, states, f->position, PAGE_ROWS, &subs, &n) != STORE_OK)
+		return -1;
+	/* a full page may end inside one JID's subscriptions: leave that JID for the next */
+	size_t usable = n;
+	if (n == PAGE_ROWS) {
+		while (usable > 0 && strcmp(subs[usable - 1].jid, subs[n - 1].jid) == 0)
+			usable--;
+		if (usable == 0)
+			usable = n;
+	}
+	bool with_shim = c->kind == CH_PUBLISH || c->kind == CH_RETRACT || c->kind == CH_LAST_ITEM;
+	int messages = 0;
+	char *subids[64];
+	for (size_t i = 0; i < usable;) {
+		size_t j = i;
+		size_t k = 0;
+		bool body = false;
+		int64_t key = 0;
+		for (; j < usable && strcmp(subs[j].jid, subs[i].jid) == 0; j++) {
+			if (!subs[j].deliver && c->kind != CH_DELETE)
+				continue;
+			if (!k)
+				key = subs[j].id;
+			if (k < sizeof(subids) / sizeof(subids[0]))
+				subids[k++] = subs[j].subid;
+			body |= subs[j].include_body;
+		}
+		if (k) {
+			send_to(f, subs[i].jid, key, body, subids, with_shim ? k : 0);
+			messages++;
+		}
+		set_position(&f->position, subs[i].jid);
+		i = j;
+	}
+	if (n < PAGE_ROWS)
+		f->current_done = true;
+	sub_rows_free(subs, n);
+	return messages;
+}
+
+/* Moves to the next change, fetching a batch when needed. False when there is none. */
+static bool next_change(struct fanout *f)
+{
+	if (f->batch_pos >= f->n_batch) {
+		change_rows_free(f->batch, f->n_batch);
+		f->batch = NULL;
+		f->n_batch = f->batch_pos = 0;
+		if (store_changes_after(f->store, f->change - 1, CHANGE_BATCH, &f->batch, &f->n_batch) != STORE_OK)
+			return false;
+		if (!f->n_batch)
+			return false;
+	}
+	f->current = &f->batch[f->batch_pos++];
+	if (f->current->id != f->change) {
+		/* a gap (a rolled-back transaction took that id): nothing of it was sent */
+		f->change = f->current->id;
+		set_position(&f->position, NULL);
+	}
+	f->current_done = false;
+	f->node_loaded = store_node_get_by_id(f->store, f->current->node_id, &f->node) == STORE_OK;
+	if (!f->node_loaded || !render(f))
+		f->current_done = true; /* node gone, or nothing to say */
+	return true;
+}
+
+static void finish_change(struct fanout *f)
+{
+	f->change = f->current->id + 1;
+	set_position(&f->position, NULL);
+	drop_current(f);
+}
+
+static bool load_cursor(struct fanout *f)
+{
+	int64_t change;
+	char *position;
+	if (store_fanout_cursor(f->store, &change, &position) != STORE_OK)
+		return false;
+	f->change = change;
+	set_position(&f->position, position);
+	f->saved_change = change;
+	set_position(&f->saved_position, position);
+	free(position);
+	f->loaded = true;
+	f->idle = false;
+	return true;
+}
+
+static bool fanout_hook(void *arg)
+{
+	struct fanout *f = arg;
+	if (!f->db_up || !f->link_up || !link_online(f->link) || !store_is_up(f->store))
+		return false;
+	if (!f->loaded && !load_cursor(f))
+		return false;
+	uint64_t now = loop_now_ms();
+	if (now - f->last_prune_ms >= PRUNE_EVERY_MS) {
+		f->last_prune_ms = now;
+		store_changes_prune(f->store, f->saved_change, KEEP_DELIVERED_SECONDS);
+	}
+	int budget = SLICE_MESSAGES;
+	while (budget > 0 && link_pending_bytes(f->link) < HIGH_WATER_BYTES) {
+		if (!f->current) {
+			if (f->idle || !next_change(f)) {
+				f->idle = true;
+				break;
+			}
+		}
+		if (!f->current_done) {
+			int sent;
+			if (f->current->target || f->current->kind == CH_APPROVAL ||
+			    (f->current->kind == CH_SUBSCRIPTION && !f->current->target)) {
+				sent = send_direct(f) ? 1 : -1;
+				f->current_done = sent >= 0;
+			} else {
+				sent = send_page(f);
+			}
+			if (sent < 0)
+				return false; /* the store failed: it reconnects, and we reload */
+			budget -= sent > 0 ? sent : 1;
+		}
+		if (f->current_done)
+			finish_change(f);
+		if (f->sent_since_sync >= SYNC_EVERY_MESSAGES)
+			checkpoint(f);
+	}
+	bool more = !f->idle && budget <= 0 && link_pending_bytes(f->link) < HIGH_WATER_BYTES;
+	/* confirm what went out: promptly when the work stops, periodically while it runs */
+	if ((f->sent_since_sync && (f->idle || now - f->last_sync_ms >= SYNC_EVERY_MS)) ||
+	    (f->idle && f->change != f->saved_change && !f->sent_since_sync && now - f->last_sync_ms >= SYNC_EVERY_MS))
+		checkpoint(f);
+	return more;
+}

@@ -1,0 +1,31 @@
+/* fanout.h: turns the change log into notification messages. Each change is rendered
+ * once, its recipients are paged from the database, the output stays under a high-water
+ * mark, and the durable cursor in calpubsub_fanout advances only once the XMPP server
+ * has confirmed it handled everything before it, so a crash or a lost link resends
+ * instead of losing (at-least-once; message ids are stable across resends). */
+#ifndef CALPUBSUB_NOTIFY_FANOUT_H
+#define CALPUBSUB_NOTIFY_FANOUT_H
+
+#include "../config.h"
+#include "../pubsub/service.h"
+#include "../store/store.h"
+#include "../xmpp/link.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct fanout;
+
+struct fanout *fanout_new(struct store *st, struct link *link, struct service *svc, const struct config *cfg);
+void fanout_free(struct fanout *f);
+/* Wiring: the database and the link going up or down, and new changes committed. */
+void fanout_store_state(struct fanout *f, bool up);
+void fanout_link_state(struct fanout *f, bool up);
+void fanout_wake(struct fanout *f);
+/* Notification ids carry the node; a bounce names it. Returns false when id is not one
+ * of ours. */
+bool fanout_parse_id(const char *id, int64_t *node_id);
+/* For tests and logs: notifications handed to the link so far. */
+uint64_t fanout_sent(const struct fanout *f);
+
+#endif

@@ -1,0 +1,52 @@
+/* service_internal.h: what the service_*.c files share: the service state, loading a node
+ * together with the facts access decisions need, transactions and change logging. */
+#ifndef CALPUBSUB_PUBSUB_SERVICE_INTERNAL_H
+#define CALPUBSUB_PUBSUB_SERVICE_INTERNAL_H
+
+#include "access.h"
+#include "service.h"
+
+struct service {
+	struct store *store;
+	const struct config *cfg;
+	struct node_limits limits;
+};
+
+/* A node with what the requester is to it. */
+struct node_ctx {
+	struct node_row node;
+	struct access_facts facts;
+	struct sub_row *subs; /* the requester's (bare JID) subscriptions on the node */
+	size_t n_subs;
+};
+
+/* Maps a store failure to the client's error; NOT_FOUND means the node. */
+bool store_failed(enum store_result r, struct ps_error *err);
+/* Loads a live node and the facts about `who` (a bare JID) on it. A missing name is
+ * bad-request + nodeid-required; an unknown node is item-not-found. */
+bool load_node(struct service *svc, const struct requester *rq, const char *who, const char *name,
+               struct node_ctx *ctx, struct ps_error *err);
+void node_ctx_free(struct node_ctx *ctx);
+/* Checks op for the requester on a loaded node. */
+bool allowed(const struct node_ctx *ctx, enum operation op, bool *pending, struct ps_error *err);
+
+bool tx_begin(struct service *svc, struct ps_error *err);
+bool tx_commit(struct service *svc, struct ps_error *err);
+/* Rolls back and returns false, for `return tx_abort(svc)` after a failure. */
+bool tx_abort(struct service *svc);
+bool log_change(struct service *svc, const struct change_input *c, struct ps_error *err);
+
+/* Records that `jid` now has `state` on the node (target set: tell that JID; the owners
+ * when notify_sub asks for it). */
+bool announce_subscription(struct service *svc, const struct node_row *node, const char *jid, const char *subid,
+                           enum sub_state state, bool tell_subscriber, struct ps_error *err);
+/* Queues the last published item for a new subscriber when the node sends it on
+ * subscription (pubsub#send_last_published_item = on_sub). */
+bool send_last_item(struct service *svc, const struct node_row *node, const char *jid, struct ps_error *err);
+/* Creates a node inside the caller's transaction. */
+bool create_node_in_tx(struct service *svc, const struct requester *rq, const char *name,
+                       const struct node_config *cfg, int64_t *id, struct ps_error *err);
+/* Whether the requester may create nodes at all. */
+bool may_create(struct service *svc, const struct requester *rq, struct ps_error *err);
+
+#endif

@@ -1,0 +1,138 @@
+/* changes.c: the change log and the fan-out cursor. */
+#include "pubsub.h"
+
+#include "../buf.h"
+#include "internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const kind_names[] = {"publish",      "retract",  "purge",       "delete",   "config",
+                                         "subscription", "approval", "affiliation", "last-item"};
+
+const char *change_kind_name(enum change_kind k)
+{
+	return kind_names[k];
+}
+
+static enum change_kind kind_parse(const char *s)
+{
+	for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
+		if (strcmp(kind_names[i], s) == 0)
+			return (enum change_kind)i;
+	return CH_PUBLISH;
+}
+
+void change_rows_free(struct change_row *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(r[i].node);
+		free(r[i].item_id);
+		free(r[i].payload);
+		free(r[i].publisher);
+		free(r[i].target);
+		free(r[i].subject);
+		free(r[i].subid);
+		free(r[i].state);
+		free(r[i].uri);
+		free(r[i].stamp);
+		free(r[i].body);
+		free(r[i].created_at);
+	}
+	free(r);
+}
+
+enum store_result store_log_change(struct store *st, const struct change_input *c, int64_t *id)
+{
+	char ids[24];
+	snprintf(ids, sizeof(ids), "%" PRId64, c->node_id);
+	const char *p[] = {ids,        c->node,  kind_names[c->kind], c->item_id, c->payload, c->publisher, c->target,
+	                   c->subject, c->subid, c->state,           c->uri,     c->stamp,   c->body};
+	enum store_result r;
+	PGresult *res = store_query(st, "log_change",
+	                            "SELECT calpubsub_log_change($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+	                            13, p, &r);
+	if (!res)
+		return r;
+	if (id)
+		*id = store_int(res, 0, 0);
+	PQclear(res);
+	return STORE_OK;
+}
+
+enum store_result store_changes_after(struct store *st, int64_t after, int limit, struct change_row **out,
+                                      size_t *n)
+{
+	char a[24], lim[16];
+	snprintf(a, sizeof(a), "%" PRId64, after);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	const char *p[] = {a, lim};
+	enum store_result r;
+	*out = NULL;
+	*n = 0;
+	PGresult *res = store_query(st, "changes_after",
+	                            "SELECT id, node_id, node_name, kind, item_id, payload, publisher, target_jid, subject, subid, "
+	                            "state, uri, stamp, body, to_char(created_at AT TIME ZONE 'UTC', "
+	                            "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM calpubsub_change WHERE id > $1 "
+	                            "ORDER BY id LIMIT $2",
+	                            2, p, &r);
+	if (!res)
+		return r;
+	int rows = PQntuples(res);
+	*out = xcalloc((size_t)rows + 1, sizeof(**out));
+	for (int i = 0; i < rows; i++) {
+		struct change_row *c = &(*out)[i];
+		c->id = store_int(res, i, 0);
+		c->node_id = store_int(res, i, 1);
+		c->node = store_strdup(res, i, 2);
+		c->kind = kind_parse(PQgetvalue(res, i, 3));
+		c->item_id = store_strdup(res, i, 4);
+		c->payload = store_strdup(res, i, 5);
+		c->publisher = store_strdup(res, i, 6);
+		c->target = store_strdup(res, i, 7);
+		c->subject = store_strdup(res, i, 8);
+		c->subid = store_strdup(res, i, 9);
+		c->state = store_strdup(res, i, 10);
+		c->uri = store_strdup(res, i, 11);
+		c->stamp = store_strdup(res, i, 12);
+		c->body = store_strdup(res, i, 13);
+		c->created_at = store_strdup(res, i, 14);
+	}
+	*n = (size_t)rows;
+	PQclear(res);
+	return STORE_OK;
+}
+
+enum store_result store_fanout_cursor(struct store *st, int64_t *change_id, char **position)
+{
+	enum store_result r;
+	PGresult *res = store_query(st, "fanout_cursor", "SELECT change_id, position FROM calpubsub_fanout", 0, NULL, &r);
+	if (!res)
+		return r;
+	*change_id = store_int(res, 0, 0);
+	*position = store_strdup(res, 0, 1);
+	PQclear(res);
+	return STORE_OK;
+}
+
+enum store_result store_fanout_save(struct store *st, int64_t change_id, const char *position)
+{
+	char c[24];
+	snprintf(c, sizeof(c), "%" PRId64, change_id);
+	const char *p[] = {c, position};
+	return store_command(st, "fanout_save", "UPDATE calpubsub_fanout SET change_id = $1, position = $2, updated_at = now()",
+	                     2, p);
+}
+
+enum store_result store_changes_prune(struct store *st, int64_t below_id, int keep_seconds)
+{
+	char b[24], k[16];
+	snprintf(b, sizeof(b), "%" PRId64, below_id);
+	snprintf(k, sizeof(k), "%d", keep_seconds);
+	const char *p[] = {b, k};
+	return store_command(st, "changes_prune",
+	                     "DELETE FROM calpubsub_change WHERE id < $1 AND created_at < now() - make_interval(secs => $2)",
+	                     2, p);
+}

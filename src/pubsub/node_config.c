@@ -131,9 +131,11 @@ static int choice_index(const struct field_def *d, const char *v)
 	return -1;
 }
 
+/* Digits only: strtoll() alone would also take leading white space and a sign, which
+ * are no xs:integer spelling a form should carry. */
 static bool parse_int(const char *s, int64_t *out)
 {
-	if (!s || !*s || *s == '-' || *s == '+')
+	if (!s || *s < '0' || *s > '9')
 		return false;
 	char *end;
 	errno = 0;
@@ -272,11 +274,14 @@ bool node_config_check_preconditions(const struct node_config *c, const struct f
 		node_config_free(&wanted);
 		if (!ok) {
 			/* A value the node could never have: not a failed precondition (which clients
-			 * answer by reconfiguring) but a malformed request. */
+			 * answer by reconfiguring) but a malformed request. An access model the
+			 * service does not offer keeps the condition XEP-0060 8.1.2 pairs with
+			 * <unsupported-access-model/>: not-acceptable (checklist P18). */
+			if (err->app == PSE_UNSUPPORTED_ACCESS_MODEL)
+				return false;
 			err->cond = SC_BAD_REQUEST;
 			err->type = SET_MODIFY;
-			if (err->app != PSE_UNSUPPORTED_ACCESS_MODEL)
-				err->app = PSE_NONE;
+			err->app = PSE_NONE;
 			return false;
 		}
 		if (!same)

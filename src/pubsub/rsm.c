@@ -4,13 +4,27 @@
 #include <errno.h>
 #include <stdlib.h>
 
+static bool xml_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* A non-negative xs:integer. The schema types (xs:int for RSM, xs:positiveInteger for
+ * max_items) collapse white space, so surrounding XML white space is allowed; inside
+ * there are digits only (no sign, no other base). */
 static bool parse_count(const char *s, int64_t *out)
 {
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	if (!s)
+		return false;
+	while (xml_space(*s))
+		s++;
+	if (*s < '0' || *s > '9')
 		return false;
 	char *end;
 	errno = 0;
 	long long v = strtoll(s, &end, 10);
+	while (xml_space(*end))
+		end++;
 	if (errno || *end || v < 0)
 		return false;
 	*out = v;

@@ -19,6 +19,10 @@
 #include <string.h>
 
 #define HIGH_WATER_BYTES (1u << 20)
+/* Output the server has not confirmed reading: bounds how long a reply can wait behind
+ * notifications (at Prosody's few MB/s, a few tens of milliseconds). */
+#define WINDOW_BYTES (256u << 10)
+#define SYNC_EVERY_BYTES (64u << 10)
 #define PAGE_ROWS 500
 #define CHANGE_BATCH 64
 /* Work per loop turn, so that requests are read between slices of a big fan-out. */
@@ -63,10 +67,12 @@ struct fanout {
 	bool node_loaded;
 	struct buf event;     /* the rendered child elements of <message/> */
 	struct buf body_text; /* the <body/> for include_body subscribers */
+	struct buf message;   /* scratch space for one message, reused */
 	char type_attr[24];
 	bool current_done;
 	uint64_t sent;
 	uint64_t sent_since_sync;
+	unsigned long long bytes_at_sync; /* link_sent_bytes() at the last checkpoint */
 	uint64_t last_sync_ms;
 	uint64_t last_prune_ms;
 };
@@ -109,6 +115,7 @@ void fanout_free(struct fanout *f)
 	drop_batch(f);
 	buf_free(&f->event);
 	buf_free(&f->body_text);
+	buf_free(&f->message);
 	free(f->position);
 	free(f->saved_position);
 	free(f);
@@ -193,6 +200,7 @@ static void checkpoint(struct fanout *f)
 	cp->generation = f->generation;
 	f->sent_since_sync = 0;
 	f->last_sync_ms = loop_now_ms();
+	f->bytes_at_sync = link_sent_bytes(f->link);
 	link_sync(f->link, on_synced, cp);
 }
 
@@ -352,7 +360,8 @@ static bool render(struct fanout *f)
 /* One message to one JID. subids: the SubIDs to list in SHIM headers (n > 1 only). */
 static void send_to(struct fanout *f, const char *to, int64_t key, bool with_body, char *const *subids, size_t n)
 {
-	struct buf m = BUF_INIT;
+	struct buf m = f->message;
+	buf_reset(&m);
 	buf_reserve(&m, f->event.len + f->body_text.len + 256);
 	buf_puts(&m, "<message");
 	xml_attr(&m, "from", f->cfg->jid);
@@ -373,7 +382,7 @@ static void send_to(struct fanout *f, const char *to, int64_t key, bool with_bod
 	}
 	buf_puts(&m, "</message>");
 	link_send(f->link, m.data, m.len);
-	buf_free(&m);
+	f->message = m;
 	f->sent++;
 	f->sent_since_sync++;
 }
@@ -509,7 +518,8 @@ static bool fanout_hook(void *arg)
 		store_changes_prune(f->store, f->saved_change, KEEP_DELIVERED_SECONDS);
 	}
 	int budget = SLICE_MESSAGES;
-	while (budget > 0 && link_pending_bytes(f->link) < HIGH_WATER_BYTES) {
+	while (budget > 0 && link_pending_bytes(f->link) < HIGH_WATER_BYTES &&
+	       link_unconfirmed_bytes(f->link) < WINDOW_BYTES) {
 		if (!f->current) {
 			if (f->idle || !next_change(f)) {
 				f->idle = true;
@@ -531,10 +541,12 @@ static bool fanout_hook(void *arg)
 		}
 		if (f->current_done)
 			finish_change(f);
-		if (f->sent_since_sync >= SYNC_EVERY_MESSAGES)
+		if (f->sent_since_sync >= SYNC_EVERY_MESSAGES ||
+		    (f->sent_since_sync && link_sent_bytes(f->link) >= f->bytes_at_sync + SYNC_EVERY_BYTES))
 			checkpoint(f);
 	}
-	bool more = !f->idle && budget <= 0 && link_pending_bytes(f->link) < HIGH_WATER_BYTES;
+	bool more = !f->idle && budget <= 0 && link_pending_bytes(f->link) < HIGH_WATER_BYTES &&
+	            link_unconfirmed_bytes(f->link) < WINDOW_BYTES;
 	/* confirm what went out: promptly when the work stops, periodically while it runs */
 	if ((f->sent_since_sync && (f->idle || now - f->last_sync_ms >= SYNC_EVERY_MS)) ||
 	    (f->idle && f->change != f->saved_change && !f->sent_since_sync && now - f->last_sync_ms >= SYNC_EVERY_MS))

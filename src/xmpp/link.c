@@ -32,6 +32,7 @@ struct pending_sync {
 	link_sync_fn fn;
 	void *arg;
 	uint64_t sent_at_ms;
+	unsigned long long bytes_before; /* output appended before this sync */
 };
 
 struct link {
@@ -51,6 +52,8 @@ struct link {
 	struct loop_timer shutdown_timer;
 	struct buf out;
 	size_t out_off;
+	unsigned long long appended_total;  /* bytes handed to link_send on this connection */
+	unsigned long long confirmed_total; /* of those, covered by an answered sync */
 	struct pending_sync syncs[MAX_PENDING_SYNCS]; /* FIFO ring */
 	size_t sync_head, n_syncs;
 	bool keepalive_outstanding;
@@ -291,6 +294,7 @@ static void on_conn_event(xmpp_conn_t *conn, xmpp_conn_event_t ev, int error, xm
 		return;
 	bool was_online = l->online;
 	l->online = false;
+	l->appended_total = l->confirmed_total = 0;
 	l->tcp_connecting = false;
 	if (l->fd >= 0)
 		loop_unwatch_fd(l->fd);
@@ -487,11 +491,22 @@ void link_send(struct link *l, const char *data, size_t len)
 		return;
 	}
 	buf_append(&l->out, data, len);
+	l->appended_total += len;
 }
 
 size_t link_pending_bytes(const struct link *l)
 {
 	return l->out.len - l->out_off;
+}
+
+unsigned long long link_sent_bytes(const struct link *l)
+{
+	return l->appended_total;
+}
+
+size_t link_unconfirmed_bytes(const struct link *l)
+{
+	return (size_t)(l->appended_total - l->confirmed_total);
 }
 
 void link_sync(struct link *l, link_sync_fn fn, void *arg)
@@ -506,6 +521,7 @@ void link_sync(struct link *l, link_sync_fn fn, void *arg)
 	s->fn = fn;
 	s->arg = arg;
 	s->sent_at_ms = loop_now_ms();
+	s->bytes_before = l->appended_total;
 	l->n_syncs++;
 	struct buf b = BUF_INIT;
 	buf_printf(&b, "<iq type='get' id='%s' from='", s->id);
@@ -531,6 +547,8 @@ bool link_take_reply(struct link *l, const char *id, bool is_error)
 			struct pending_sync s = *sync_at(l, 0);
 			l->sync_head = (l->sync_head + 1) % MAX_PENDING_SYNCS;
 			l->n_syncs--;
+			if (s.bytes_before > l->confirmed_total)
+				l->confirmed_total = s.bytes_before;
 			if (s.fn)
 				s.fn(true, s.arg);
 		}

@@ -34,6 +34,12 @@ bool link_online(const struct link *l);
 void link_send(struct link *l, const char *data, size_t len);
 /* Bytes queued and not yet accepted by the kernel. */
 size_t link_pending_bytes(const struct link *l);
+/* Bytes sent that no answered sync covers yet: written, but maybe not yet read by the
+ * server. Bulk senders keep this under a window so that the kernel's socket buffers
+ * (megabytes on loopback) never hold a long queue in front of a reply. */
+size_t link_unconfirmed_bytes(const struct link *l);
+/* Bytes handed to link_send() on this connection. */
+unsigned long long link_sent_bytes(const struct link *l);
 /* Sends a ping to the server and calls fn when it answers. The server handles a
  * component's stanzas in order, so the answer proves that it has processed everything
  * sent before: the fan-out advances its durable cursor on it. */

@@ -146,14 +146,18 @@ static void on_connected(struct store *st)
 	emit(st, STORE_EV_UP, NULL);
 }
 
-static void drain_notifications(struct store *st)
+/* Returns whether any notification was handed on. */
+static bool drain_notifications(struct store *st)
 {
 	PGnotify *n;
+	bool any = false;
 	while (st->conn && (n = PQnotifies(st->conn)) != NULL) {
 		if (st->on_notify)
 			st->on_notify(n->extra, st->arg);
 		PQfreemem(n);
+		any = true;
 	}
+	return any;
 }
 
 static void advance_connect(struct store *st)
@@ -206,13 +210,14 @@ static void start_connect(void *arg)
 }
 
 /* Notifications can arrive while a synchronous statement runs; libpq then keeps them
- * queued without the socket becoming readable again, so drain before every wait. */
+ * queued without the socket becoming readable again, so drain before every wait. The
+ * hook is registered after those of the link and the fan-out (store_start runs last):
+ * when it woke someone, report busy so that the loop runs the hooks again at once
+ * instead of sleeping until the next timer with the wake-up unseen. */
 static bool drain_hook(void *arg)
 {
 	struct store *st = arg;
-	if (st->state == CS_UP)
-		drain_notifications(st);
-	return false;
+	return st->state == CS_UP && drain_notifications(st);
 }
 
 struct store *store_new(const char *conninfo, double retry_min_s, double retry_max_s)

@@ -490,8 +490,14 @@ void link_send(struct link *l, const char *data, size_t len)
 		log_debug("not connected: dropping %zu bytes of output", len);
 		return;
 	}
+	bool was_empty = link_pending_bytes(l) == 0;
 	buf_append(&l->out, data, len);
 	l->appended_total += len;
+	/* link_hook decides before each wait whether poll() watches for writing. Output
+	 * queued after it ran in this turn (the fan-out's hook runs after it) would otherwise
+	 * sit in the buffer until some timer or input ends the wait, up to a second later. */
+	if (was_empty && l->fd >= 0)
+		loop_watch_fd(l->fd, POLLIN | POLLOUT, on_fd, l);
 }
 
 size_t link_pending_bytes(const struct link *l)

@@ -78,7 +78,13 @@ static char *checked_jid(const struct requester *rq, const char *jid, bool owner
 	}
 	char *norm = jid_normalize(jid);
 	if (!norm) {
-		ps_fail(err, SC_JID_MALFORMED, PSE_NONE, "'%.100s' is not a valid JID", jid);
+		/* subscribe (XEP-0060 6.1.3.1) answers every JID that cannot be the requester's
+		 * with bad-request + invalid-jid; a malformed one cannot be, so it gets the same
+		 * answer there, and jid-malformed elsewhere */
+		if (app == PSE_INVALID_JID)
+			ps_fail(err, SC_BAD_REQUEST, PSE_INVALID_JID, "'%.100s' is not a valid JID", jid);
+		else
+			ps_fail(err, SC_JID_MALFORMED, PSE_NONE, "'%.100s' is not a valid JID", jid);
 		return NULL;
 	}
 	char *bare = jid_normalize_bare(norm);

@@ -199,9 +199,29 @@ bool may_create(struct service *svc, const struct requester *rq, struct ps_error
 	return ps_fail(err, SC_FORBIDDEN, PSE_NONE, "you may not create nodes on this service");
 }
 
+void service_config_defaults(const struct service *svc, struct node_config *c)
+{
+	node_config_defaults(c);
+	/* the service's pubsub.max_payload_size may be below the built-in default */
+	if (c->max_payload_size > svc->limits.max_payload_size)
+		c->max_payload_size = svc->limits.max_payload_size;
+}
+
+bool check_node_name(const char *name, struct ps_error *err)
+{
+	if (!name || !*name)
+		return ps_fail(err, SC_NOT_ACCEPTABLE, PSE_NODEID_REQUIRED, "a node id is required");
+	/* the column's CHECK (1 to 1023 characters) would fail with an internal error */
+	if (strlen(name) > NODE_NAME_MAX)
+		return ps_fail(err, SC_NOT_ACCEPTABLE, PSE_NONE, "a node id is at most %d bytes long", NODE_NAME_MAX);
+	return true;
+}
+
 bool create_node_in_tx(struct service *svc, const struct requester *rq, const char *name,
                        const struct node_config *cfg, int64_t *id, struct ps_error *err)
 {
+	if (!check_node_name(name, err))
+		return false;
 	enum store_result r = store_node_create(svc->store, name, rq->bare, cfg, id);
 	if (r == STORE_CONFLICT)
 		return ps_fail(err, SC_CONFLICT, PSE_NONE, "a node with this name already exists");
@@ -324,10 +344,10 @@ bool service_create(struct service *svc, const struct requester *rq, const char 
 		service_random_id(generated);
 		node = generated;
 	}
-	if (!*node || strlen(node) > NODE_NAME_MAX)
-		return ps_fail(err, SC_NOT_ACCEPTABLE, PSE_NODEID_REQUIRED, "a node id is 1 to %d bytes long", NODE_NAME_MAX);
+	if (!check_node_name(node, err))
+		return false;
 	struct node_config cfg;
-	node_config_defaults(&cfg);
+	service_config_defaults(svc, &cfg);
 	if (config && (!check_config_form(config, err) || !node_config_apply(&cfg, config, &svc->limits, err))) {
 		node_config_free(&cfg);
 		return false;
@@ -359,7 +379,7 @@ bool service_get_config(struct service *svc, const struct requester *rq, const c
 struct form *service_default_config(struct service *svc)
 {
 	struct node_config cfg;
-	node_config_defaults(&cfg);
+	service_config_defaults(svc, &cfg);
 	struct form *f = node_config_form(&cfg, FORM_FORM, &svc->limits);
 	node_config_free(&cfg);
 	return f;

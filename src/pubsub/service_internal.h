@@ -43,6 +43,11 @@ bool announce_subscription(struct service *svc, const struct node_row *node, con
 /* Queues the last published item for a new subscriber when the node sends it on
  * subscription (pubsub#send_last_published_item = on_sub). */
 bool send_last_item(struct service *svc, const struct node_row *node, const char *jid, struct ps_error *err);
+/* The default configuration of new nodes, within the service's limits. */
+void service_config_defaults(const struct service *svc, struct node_config *c);
+/* A node id the service can create: 1 to 1023 bytes (not-acceptable otherwise, with
+ * nodeid-required when it is empty, XEP-0060 8.1.1). */
+bool check_node_name(const char *name, struct ps_error *err);
 /* Creates a node inside the caller's transaction. */
 bool create_node_in_tx(struct service *svc, const struct requester *rq, const char *name,
                        const struct node_config *cfg, int64_t *id, struct ps_error *err);

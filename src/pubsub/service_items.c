@@ -15,7 +15,8 @@
 #define REPLY_BYTES_MAX (240 * 1024)
 
 /* XEP-0060 4.3 and 7.1.3.6/7.1.3.7: which item shapes a node takes. */
-static bool check_item_shape(const struct node_config *c, const struct publish_request *pr, struct ps_error *err)
+static bool check_item_shape(const struct node_config *c, const struct node_limits *lim,
+                             const struct publish_request *pr, struct ps_error *err)
 {
 	bool payload_node = c->deliver_payloads;
 	if (!pr->has_item) {
@@ -32,9 +33,11 @@ static bool check_item_shape(const struct node_config *c, const struct publish_r
 	if (pr->payload && c->payload_type[0] && (!pr->payload_ns || strcmp(pr->payload_ns, c->payload_type) != 0))
 		return ps_fail(err, SC_BAD_REQUEST, PSE_INVALID_PAYLOAD, "this node takes payloads of type %.200s",
 		               c->payload_type);
-	if (pr->payload && (int64_t)strlen(pr->payload) > c->max_payload_size)
+	/* a node configured before the service limit was lowered keeps its value: both apply */
+	int64_t max_size = c->max_payload_size < lim->max_payload_size ? c->max_payload_size : lim->max_payload_size;
+	if (pr->payload && (int64_t)strlen(pr->payload) > max_size)
 		return ps_fail(err, SC_NOT_ACCEPTABLE, PSE_PAYLOAD_TOO_BIG, "the payload exceeds %lld bytes",
-		               (long long)c->max_payload_size);
+		               (long long)max_size);
 	if (pr->item_id && (!*pr->item_id || strlen(pr->item_id) > ITEM_ID_MAX))
 		return ps_fail(err, SC_BAD_REQUEST, PSE_NONE, "an item id is 1 to %d bytes long", ITEM_ID_MAX);
 	return true;
@@ -90,8 +93,10 @@ static bool auto_create(struct service *svc, const struct requester *rq, const s
 		ps_fail(err, SC_ITEM_NOT_FOUND, PSE_NONE, "no such node");
 		return false;
 	}
+	if (!check_node_name(pr->node, err))
+		return false;
 	memset(ctx, 0, sizeof(*ctx));
-	node_config_defaults(&ctx->node.cfg);
+	service_config_defaults(svc, &ctx->node.cfg);
 	if (pr->options) {
 		struct form *as_config = form_new(FORM_SUBMIT);
 		for (size_t i = 0; i < pr->options->n_fields; i++) {
@@ -151,7 +156,7 @@ bool service_publish(struct service *svc, const struct requester *rq, const stru
 	const struct node_config *c = &ctx.node.cfg;
 	bool ok = (created || allowed(&ctx, OP_PUBLISH, NULL, err)) &&
 	          (!pr->options || node_config_check_preconditions(c, pr->options, &svc->limits, err)) &&
-	          check_item_shape(c, pr, err);
+	          check_item_shape(c, &svc->limits, pr, err);
 	char generated[33];
 	const char *id = pr->item_id;
 	if (ok && pr->has_item && !id) {

@@ -385,24 +385,31 @@ struct form *service_default_config(struct service *svc)
 	return f;
 }
 
-/* Subscriptions that a configuration change takes away (a stricter access model) end,
- * and their holders are told (XEP-0060 12.14, loss of access). */
-static bool drop_lost_access(struct service *svc, const struct node_row *node, struct ps_error *err)
+bool end_lost_subscriptions(struct service *svc, const struct node_row *node, const char *only_bare,
+                            struct ps_error *err)
 {
 	enum access_model m = node->cfg.access_model;
-	if (m != AM_WHITELIST && m != AM_PRESENCE)
-		return true;
 	struct sub_row *subs;
 	size_t n;
-	enum store_result r = store_subs_of_node(svc->store, node->id,
-	                                         (1u << SUB_SUBSCRIBED) | (1u << SUB_UNCONFIGURED) | (1u << SUB_PENDING),
-	                                         &subs, &n);
+	enum store_result r;
+	if (only_bare) {
+		r = store_subs_on_node(svc->store, node->id, only_bare, true, &subs, &n);
+	} else {
+		/* open and authorize nodes take no subscription away from anyone but outcasts and
+		 * publish-only entities, who hold none */
+		if (m != AM_WHITELIST && m != AM_PRESENCE)
+			return true;
+		r = store_subs_of_node(svc->store, node->id,
+		                       (1u << SUB_SUBSCRIBED) | (1u << SUB_UNCONFIGURED) | (1u << SUB_PENDING), &subs, &n);
+	}
 	if (r != STORE_OK)
 		return store_failed(r, err);
 	bool ok = true;
 	for (size_t i = 0; ok && i < n; i++) {
 		char *bare = jid_normalize_bare(subs[i].jid);
-		struct access_facts f = {.access_model = m, .subscription = subs[i].state};
+		/* service admins act as owners everywhere: they keep theirs */
+		struct access_facts f = {.access_model = m, .subscription = subs[i].state,
+		                         .is_admin = config_is_admin(svc->cfg, bare)};
 		r = store_affiliation_get(svc->store, node->id, bare, &f.affiliation);
 		if (r == STORE_OK && m == AM_PRESENCE)
 			r = store_presence_get(svc->store, bare, &f.presence_ok);
@@ -467,7 +474,7 @@ bool service_configure(struct service *svc, const struct requester *rq, const ch
 		ok = tx_begin(svc, err);
 		if (ok && (r = store_node_configure(svc->store, ctx.node.id, &ctx.node.cfg)) != STORE_OK)
 			ok = store_failed(r, err) || tx_abort(svc);
-		ok = ok && (drop_lost_access(svc, &ctx.node, err) || tx_abort(svc));
+		ok = ok && (end_lost_subscriptions(svc, &ctx.node, NULL, err) || tx_abort(svc));
 		ok = ok && (enforce_item_limits(svc, &ctx.node, err) || tx_abort(svc));
 		if (ok && ctx.node.cfg.notify_config) {
 			struct change_input c = {.node_id = ctx.node.id, .node = ctx.node.name, .kind = CH_CONFIG};

@@ -40,6 +40,11 @@ bool log_change(struct service *svc, const struct change_input *c, struct ps_err
  * when notify_sub asks for it). */
 bool announce_subscription(struct service *svc, const struct node_row *node, const char *jid, const char *subid,
                            enum sub_state state, bool tell_subscriber, struct ps_error *err);
+/* Ends the subscriptions to the node that its access rules no longer allow (all of
+ * them, or those of one bare JID), and tells their holders (XEP-0060 12.14: loss of
+ * access through a stricter access model or a lower affiliation). */
+bool end_lost_subscriptions(struct service *svc, const struct node_row *node, const char *only_bare,
+                            struct ps_error *err);
 /* Queues the last published item for a new subscriber when the node sends it on
  * subscription (pubsub#send_last_published_item = on_sub). */
 bool send_last_item(struct service *svc, const struct node_row *node, const char *jid, struct ps_error *err);

@@ -55,10 +55,10 @@ static bool apply_sub_change(struct service *svc, const struct node_row *node, s
                              struct ps_error *err)
 {
 	enum sub_state wanted = SUB_NONE;
+	ch->current = SUB_NONE;
 	char *jid = ch->jid ? jid_normalize(ch->jid) : NULL;
-	if (!jid || (ch->state && (!sub_state_parse(ch->state, &wanted) || wanted == SUB_PENDING))) {
+	if (!jid) {
 		ch->failed = true;
-		free(jid);
 		return true;
 	}
 	struct sub_row *subs;
@@ -67,6 +67,17 @@ static bool apply_sub_change(struct service *svc, const struct node_row *node, s
 	if (r != STORE_OK) {
 		free(jid);
 		return store_failed(r, err);
+	}
+	/* A refused entry comes back with the state it keeps (8.8.2.4): look it up first. An
+	 * owner may not make a request pending, nor invent states. */
+	if (ch->state && (!sub_state_parse(ch->state, &wanted) || wanted == SUB_PENDING)) {
+		ch->failed = true;
+		for (size_t i = 0; i < n; i++)
+			if (!ch->subid || strcmp(subs[i].subid, ch->subid) == 0)
+				ch->current = subs[i].state > ch->current ? subs[i].state : ch->current;
+		sub_rows_free(subs, n);
+		free(jid);
+		return true;
 	}
 	bool ok = true;
 	size_t matched = 0;
@@ -93,10 +104,22 @@ static bool apply_sub_change(struct service *svc, const struct node_row *node, s
 			ch->failed = ch->subid != NULL;
 			ch->current = SUB_NONE;
 		} else {
-			/* the owner subscribes an entity (XEP-0060 8.8.2) */
+			/* the owner subscribes an entity (XEP-0060 8.8.2), unless the node's rules
+			 * forbid that entity any subscription (an outcast, a publish-only entity) */
 			char subid[33];
 			int64_t id;
 			char *bare = jid_normalize_bare(jid);
+			struct access_facts f = {.access_model = AM_OPEN, .is_admin = config_is_admin(svc->cfg, bare)};
+			struct ps_error why;
+			r = store_affiliation_get(svc->store, node->id, bare, &f.affiliation);
+			if (r != STORE_OK || !access_check(OP_SUBSCRIBE, &f, NULL, &why)) {
+				ch->failed = r == STORE_OK;
+				ok = r == STORE_OK || store_failed(r, err);
+				free(bare);
+				sub_rows_free(subs, n);
+				free(jid);
+				return ok;
+			}
 			service_random_id(subid);
 			r = store_sub_insert(svc->store, node->id, jid, bare, subid, wanted, true, false, &id);
 			free(bare);
@@ -140,36 +163,27 @@ bool service_node_affiliations(struct service *svc, const struct requester *rq, 
 	return r == STORE_OK || store_failed(r, err);
 }
 
-/* What an affiliation change does to the entity's subscriptions: an outcast loses them;
- * a member or better has its pending requests approved (XEP-0060 8.7.4 note). */
+/* What an affiliation change does to the entity's subscriptions: a member or better has
+ * its pending requests approved (XEP-0060 8.7.4 note); whoever the node's access rules no
+ * longer let subscribe (an outcast, a publish-only entity, a member taken off a
+ * whitelist) loses them and is told. */
 static bool affiliation_side_effects(struct service *svc, const struct node_row *node, const char *bare,
                                      enum affiliation a, struct ps_error *err)
 {
-	if (a == AFF_OUTCAST) {
-		struct sub_row *gone;
+	if (affiliation_is_member(a)) {
+		struct sub_row *subs;
 		size_t n;
-		enum store_result r = store_subs_delete_bare(svc->store, node->id, bare, &gone, &n);
+		enum store_result r = store_subs_on_node(svc->store, node->id, bare, true, &subs, &n);
 		if (r != STORE_OK)
 			return store_failed(r, err);
 		bool ok = true;
 		for (size_t i = 0; ok && i < n; i++)
-			ok = announce_subscription(svc, node, gone[i].jid, gone[i].subid, SUB_NONE, true, err);
-		sub_rows_free(gone, n);
+			if (subs[i].state == SUB_PENDING)
+				ok = approve(svc, node, &subs[i], err);
+		sub_rows_free(subs, n);
 		return ok;
 	}
-	if (!affiliation_is_member(a))
-		return true;
-	struct sub_row *subs;
-	size_t n;
-	enum store_result r = store_subs_on_node(svc->store, node->id, bare, true, &subs, &n);
-	if (r != STORE_OK)
-		return store_failed(r, err);
-	bool ok = true;
-	for (size_t i = 0; ok && i < n; i++)
-		if (subs[i].state == SUB_PENDING)
-			ok = approve(svc, node, &subs[i], err);
-	sub_rows_free(subs, n);
-	return ok;
+	return end_lost_subscriptions(svc, node, bare, err);
 }
 
 bool service_modify_affiliations(struct service *svc, const struct requester *rq, const char *node,

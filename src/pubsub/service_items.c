@@ -188,6 +188,9 @@ bool service_retract(struct service *svc, const struct requester *rq, const char
 	bool ok = true;
 	if (!ctx.node.cfg.persist_items)
 		ok = ps_unsupported(err, "persistent-items");
+	/* Whoever may not even retract their own items is refused before the item is looked
+	 * up, so that the answer does not tell them which items exist (7.2.3.1). */
+	ok = ok && allowed(&ctx, OP_RETRACT_OWN, NULL, err);
 	bool exists = false;
 	char *publisher = NULL;
 	if (ok) {

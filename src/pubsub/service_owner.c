@@ -268,9 +268,31 @@ bool service_modify_affiliations(struct service *svc, const struct requester *rq
 	return true;
 }
 
+/* Whether the requester owns a live node: who owns none has no approval rights at all. */
+static bool owns_a_node(struct service *svc, const struct requester *rq, bool *owns, struct ps_error *err)
+{
+	struct affiliation_row *affs;
+	size_t n;
+	enum store_result r = store_affiliations_of_jid(svc->store, rq->bare, NULL, &affs, &n);
+	if (r != STORE_OK)
+		return store_failed(r, err);
+	*owns = false;
+	for (size_t i = 0; i < n; i++)
+		*owns |= affs[i].affiliation == AFF_OWNER;
+	affiliation_rows_free(affs, n);
+	return true;
+}
+
 bool service_pending_nodes(struct service *svc, const struct requester *rq, char ***nodes, size_t *n,
                            struct ps_error *err)
 {
+	*nodes = NULL;
+	*n = 0;
+	bool owns = rq->is_admin;
+	if (!owns && !owns_a_node(svc, rq, &owns, err))
+		return false;
+	if (!owns) /* XEP-0060 8.7.3.3; the example's type is cancel, as XEP-0050 4.4 has it */
+		return ps_fail_typed(err, SC_FORBIDDEN, SET_CANCEL, PSE_NONE, "you own no node on this service");
 	enum store_result r = store_nodes_with_pending(svc->store, rq->is_admin ? NULL : rq->bare, nodes, n);
 	return r == STORE_OK || store_failed(r, err);
 }
@@ -315,8 +337,9 @@ bool service_answer_approval(struct service *svc, const struct requester *rq, co
 	for (size_t i = 0; ok && i < n && !pending; i++)
 		if (subs[i].state == SUB_PENDING && (!subid || strcmp(subs[i].subid, subid) == 0))
 			pending = &subs[i];
-	if (ok && !pending)
-		ok = ps_fail(err, SC_UNEXPECTED_REQUEST, PSE_NONE, "no pending subscription of %.100s on this node", jid);
+	if (ok && !pending) /* nothing to answer: cancel, retrying will not help (checklist 8.6) */
+		ok = ps_fail_typed(err, SC_UNEXPECTED_REQUEST, SET_CANCEL, PSE_NONE,
+		                   "no pending subscription of %.100s on this node", jid);
 	if (ok && tx_begin(svc, err)) {
 		ok = allow ? approve(svc, &ctx.node, pending, err) : remove_sub(svc, &ctx.node, pending, err);
 		ok = ok ? tx_commit(svc, err) : tx_abort(svc);

@@ -129,8 +129,8 @@ bool service_subscribe(struct service *svc, const struct requester *rq, const ch
 		if (mine[i].state == SUB_PENDING)
 			ok = ps_fail(err, SC_NOT_AUTHORIZED, PSE_PENDING_SUBSCRIPTION, "a subscription request is already pending");
 	if (ok && c->multi_subscribe && n_mine >= MAX_SUBS_PER_JID)
-		ok = ps_fail(err, SC_POLICY_VIOLATION, PSE_TOO_MANY_SUBSCRIPTIONS, "at most %d subscriptions per JID",
-		             MAX_SUBS_PER_JID);
+		ok = ps_fail_typed(err, SC_POLICY_VIOLATION, SET_WAIT, PSE_TOO_MANY_SUBSCRIPTIONS,
+		                   "at most %d subscriptions per JID", MAX_SUBS_PER_JID); /* 6.1.3.9: type wait */
 	bool deliver = true, include_body = false;
 	const struct sub_row *existing = ok && n_mine && !c->multi_subscribe ? &mine[0] : NULL;
 	if (existing) {

@@ -53,6 +53,12 @@ static struct session *find_session(const char *id, const char *requester)
 	return NULL;
 }
 
+/* A fresh session id (XEP-0050: never empty, never reused). */
+static void session_id(char *out, size_t n)
+{
+	snprintf(out, n, "pubsub-get-pending:%lu-%lu", (unsigned long)(loop_now_ms() / 1000), ++adhoc.counter);
+}
+
 static struct session *new_session(const char *requester)
 {
 	uint64_t now = loop_now_ms();
@@ -60,10 +66,12 @@ static struct session *new_session(const char *requester)
 	for (int i = 0; i < MAX_SESSIONS && !slot; i++)
 		if (!adhoc.sessions[i].requester || adhoc.sessions[i].expires_ms < now)
 			slot = &adhoc.sessions[i];
-	if (!slot) /* all busy: the oldest gives way */
-		slot = &adhoc.sessions[0];
+	/* all busy: the one closest to expiring (the oldest) gives way */
+	for (int i = 0; i < MAX_SESSIONS && !slot; i++)
+		if (!slot || adhoc.sessions[i].expires_ms < slot->expires_ms)
+			slot = &adhoc.sessions[i];
 	free(slot->requester);
-	snprintf(slot->id, sizeof(slot->id), "pubsub-get-pending:%lu-%lu", (unsigned long)(now / 1000), ++adhoc.counter);
+	session_id(slot->id, sizeof(slot->id));
 	slot->requester = xstrdup(requester);
 	slot->expires_ms = now + SESSION_LIFETIME_MS;
 	return slot;
@@ -101,7 +109,10 @@ static void stage_one(struct iq *iq, const struct requester *rq)
 		return wire_iq_ps_error(iq, &err, NULL);
 	struct buf b = BUF_INIT;
 	if (n == 0) {
-		reply_status(iq, new_session(rq->jid)->id, "completed",
+		/* completed at once: the id is the command's, but no session stays open */
+		char sid[48];
+		session_id(sid, sizeof(sid));
+		reply_status(iq, sid, "completed",
 		             "<note type='info'>There are no pending subscription requests on nodes you own.</note>");
 	} else {
 		struct form *f = form_new(FORM_FORM);

@@ -156,9 +156,12 @@ async def multi_subscribe(env):
     ok(await publish(s.alice, node, "z"), "publish")
     n = await wait_msg(s.carol, lambda x: notified_items(x, node) == ["z"], m)
     assert shim_subids(n) == [], "a single matching subscription needs no SHIM header"
-    # subscribing again makes a third, never an error
+    # subscribing again makes another one, up to a limit (6.1.3.9: policy-violation, type wait)
     r3 = ok(await subscribe(s.carol, node))
     assert subscription_of(r3)[1] not in (sub1, sub2)
+    for _ in range(14):
+        ok(await subscribe(s.carol, node))
+    err(await subscribe(s.carol, node), "policy-violation", "wait", "too-many-subscriptions")
     # on a node without multi_subscribe, a subid that does not match is invalid-subid
     single = uid()
     await create(s.alice, single)

@@ -753,9 +753,13 @@ static void owner_request(struct iq *iq, void *arg)
 	requester_free(&rq);
 }
 
-/* Every feature here works; the list is what disco#info advertises. */
+/* Every feature here works; the list is what disco#info advertises. The access-* features
+ * name the default access model (XEP-0060 16.3: "the default access model is ..."), so
+ * only access-open is listed; the other models show in the configuration form. Not
+ * listed: last-published (it would make on_sub_and_presence the default, and a component
+ * does not track subscribers' presence), presence-notifications, collections. */
 static const char *const pubsub_features[] = {
-	"access-authorize",       "access-open",           "access-presence",          "access-whitelist",
+	"access-open",
 	"auto-create",            "config-node",           "config-node-max",          "create-and-configure",
 	"create-nodes",           "delete-items",          "delete-nodes",             "get-pending",
 	"instant-nodes",          "item-ids",              "manage-subscriptions",     "member-affiliation",

@@ -373,6 +373,9 @@ static void do_publish(struct iq *iq, struct action *a, const struct requester *
 		pr.payload_elements = (int)stanza_element_count(item);
 		xmpp_stanza_t *p = stanza_first_element(item);
 		if (p && pr.payload_elements == 1) {
+			/* Element namespaces survive exactly. Attribute namespaces do not:
+			 * libstrophe's parser discards them ("namespaced attributes aren't used in
+			 * xmpp"), so xml:lang or x:attr reach us, and are stored, as lang and attr. */
 			tree = wire_to_xml_node(p, 64);
 			if (!tree) {
 				form_free(options);

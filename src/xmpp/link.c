@@ -494,9 +494,13 @@ void link_send(struct link *l, const char *data, size_t len)
 	buf_append(&l->out, data, len);
 	l->appended_total += len;
 	/* link_hook decides before each wait whether poll() watches for writing. Output
-	 * queued after it ran in this turn (the fan-out's hook runs after it) would otherwise
-	 * sit in the buffer until some timer or input ends the wait, up to a second later. */
-	if (was_empty && l->fd >= 0)
+	 * queued after it ran in this turn (the fan-out's hook runs after it) would sit in the
+	 * buffer until some timer or input ended the wait, up to a second later; so a quiet
+	 * link watches for writing at once. While a sync is outstanding its answer wakes the
+	 * loop soon and link_hook writes the queue then: writing each page of a big fan-out
+	 * the moment it is made instead halved the rate at which Prosody took them
+	 * (test_durability, 100,000 subscribers: ~13 s instead of ~5 s). */
+	if (was_empty && l->n_syncs == 0 && l->fd >= 0)
 		loop_watch_fd(l->fd, POLLIN | POLLOUT, on_fd, l);
 }
 

@@ -239,6 +239,20 @@ async def get_subscriptions(c, node):
     return sorted((s.get("jid"), s.get("subscription")) for s in reply.iter("{%s}subscription" % NS_OWNER))
 
 
+async def service_ready(c, timeout=10):
+    """Waits until a (re)started calpubsub answers a request that needs its database: it
+    connects to the XMPP server and to PostgreSQL independently, and answers pings before
+    it has the database."""
+    deadline = time.monotonic() + timeout * SLOW
+    while True:
+        r = await ps(c, "get", "<subscriptions/>")
+        if r.get("type") == "result":
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError("calpubsub is not ready: %s" % show(r))
+        await asyncio.sleep(0.05)
+
+
 # ---- notifications ----
 
 def from_service(s):

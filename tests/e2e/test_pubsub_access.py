@@ -13,8 +13,8 @@ import tap  # noqa: E402
 from harness import COMPONENT, async_wait_until, environment, error_of  # noqa: E402
 from pubsub_lib import (FORM_AUTHORIZATION, NS_COMMANDS, NS_INFO, NS_ITEMS, NS_PS, NS_XDATA, attr,  # noqa: E402
                         create, err, event_kind, form, form_values, get_items, get_subscriptions, item_ids, jid, mark,
-                        ok, payload, ps, publish, retract, set_affiliations, subscribe, subscription_of, uid,
-                        unsubscribe, wait_msg)
+                        ok, payload, ps, publish, retract, service_ready, set_affiliations, subscribe,
+                        subscription_of, uid, unsubscribe, wait_msg)
 
 USERS = ("alice", "bob", "carol", "dave", "eve", "frank", "admin")
 
@@ -436,21 +436,6 @@ async def with_daemon(env, settings, check):
     assert rc == 0, "the policy daemon exited with %s" % rc
 
 
-async def reachable(c):
-    """Waits until the (re)started component answers."""
-    for _ in range(100):
-        r = await c.raw_iq("get", "<ping xmlns='urn:xmpp:ping'/>")
-        if r.get("type") == "result":
-            return
-        await async_sleep(0.1)
-    raise AssertionError("the component does not answer")
-
-
-async def async_sleep(t):
-    import asyncio
-    await asyncio.sleep(t)
-
-
 async def may_create(c, expect):
     node = uid("policy")
     r = await create(c, node, expect_ok=False)
@@ -471,11 +456,11 @@ async def create_policies(env):
     for policy, alice_may in (("admins", False), ("everyone", True), ("local", True), (["example.org"], False),
                               (["example.org", "localhost"], True)):
         async def check():
-            await reachable(s.alice)
+            await service_ready(s.alice)
             await may_create(s.alice, alice_may)
             await may_create(s.admin, True)
         await with_daemon(env, {"pubsub": {"create_nodes": policy, "admins": ["admin@localhost"]}}, check)
-    await reachable(s.alice)
+    await service_ready(s.alice)
 
 
 @tap.test
@@ -484,7 +469,7 @@ async def service_payload_limit(env):
     s = await clients(env)
 
     async def check():
-        await reachable(s.alice)
+        await service_ready(s.alice)
         r = ok(await ps(s.alice, "get", "<default/>", owner=True))
         assert form_values(r.find(".//{%s}x" % NS_XDATA))["pubsub#max_payload_size"] == "1000"
         node = uid()
@@ -501,7 +486,7 @@ async def service_payload_limit(env):
         env.postgres.psql("UPDATE calpubsub_node SET max_payload_size = 100000 WHERE name = '%s'" % node)
         err(await publish(s.alice, node, "big", payload("x" * 2000)), "not-acceptable", "modify", "payload-too-big")
     await with_daemon(env, {"pubsub": {"max_payload_size": 1000}}, check)
-    await reachable(s.alice)
+    await service_ready(s.alice)
 
 
 def main():

@@ -14,7 +14,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tap  # noqa: E402
 from harness import COMPONENT, environment  # noqa: E402
 from pubsub_lib import (FORM_META, NS_INFO, NS_ITEMS, NS_PS, NS_XDATA, attr, configure, create, err,  # noqa: E402
-                        form_values, jid, ok, ps, publish, retract, set_affiliations, subscribe, uid, unsubscribe)
+                        form_values, jid, ok, ps, publish, retract, service_ready, set_affiliations, subscribe, uid,
+                        unsubscribe)
 
 USERS = ("alice", "bob", "carol", "dave", "eve", "admin")
 
@@ -230,10 +231,7 @@ async def subscribe_path_uses_indexes(env):
         with open(pg.log, errors="replace") as f:
             f.seek(0, 2)
             start = f.tell()
-        for c in (s.carol, s.dave):
-            for _ in range(100):  # until the restarted component answers
-                if (await c.raw_iq("get", "<ping xmlns='urn:xmpp:ping'/>")).get("type") == "result":
-                    break
+        await service_ready(s.carol)
         ok(await subscribe(s.carol, node))
         ok(await subscribe(s.dave, node, jid("dave", "r")))
         ok(await subscribe(s.carol, node))  # again: the idempotent path
@@ -248,6 +246,7 @@ async def subscribe_path_uses_indexes(env):
             pg.psql("ALTER DATABASE calpubsub RESET %s" % setting)
         env.calpubsub.stop()
         env.calpubsub.start()
+        await service_ready(s.carol)
     plans = re.split(r"LOG:\s+duration: [\d.]+ ms\s+plan:", log)[1:]
     # the statements of the subscribe path (the timers' housekeeping runs meanwhile and is
     # left out: the expiry sweep on an almost empty item table may well scan it)

@@ -13,7 +13,7 @@ import tap  # noqa: E402
 from harness import environment  # noqa: E402
 from pubsub_lib import (FORM_NODE_CONFIG, NS_EVENT, NS_OWNER, NS_PS, NS_XDATA, Barrier, attr, config_form,  # noqa
                         configure, create, err, event_kind, form, form_values, get_affiliations, get_config,
-                        get_items, get_subscriptions, item_ids, jid, mark, messages, notified_items, ok, payload, ps,
+                        get_items, get_subscriptions, item_ids, jid, mark, messages, notified_items, ok, ps,
                         publish, set_affiliations, set_subscriptions, subscribe, subscription_of, uid, wait_msg)
 
 USERS = ("alice", "bob", "carol", "dave", "eve", "admin")

@@ -76,7 +76,7 @@ static void refuses(const char *var, const char *value)
 	refuses_app(var, value, &LIM, PSE_NONE);
 }
 
-static void defaults(void)
+static void test_defaults(void)
 {
 	struct node_config c;
 	node_config_defaults(&c);
@@ -411,7 +411,7 @@ static bool has_option(const struct form_field *fl, const char *v)
 	return false;
 }
 
-static void forms(void)
+static void test_forms(void)
 {
 	struct node_config c;
 	node_config_defaults(&c);
@@ -532,11 +532,11 @@ static void names(void)
 
 int main(void)
 {
-	defaults();
+	test_defaults();
 	fields();
 	submissions();
 	preconditions();
-	forms();
+	test_forms();
 	names();
 	return done_testing();
 }

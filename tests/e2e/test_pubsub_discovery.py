@@ -56,7 +56,7 @@ FEATURES = {
     "retrieve-subscriptions": "subscribers: own_subscriptions_and_affiliations",
     "rsm": "subscribers: rsm_paging",
     "subscribe": "subscribers: subscribe_bare_and_full",
-    "subscription-notifications": "owners: manage_subscriptions; access: authorize_and_approval_forms",
+    "subscription-notifications": "owners: manage_subscriptions, notify_sub; access: authorize_and_approval_forms",
     "subscription-options": "subscribers: subscription_options",
 }
 OTHER_FEATURES = {"http://jabber.org/protocol/disco#info", "http://jabber.org/protocol/disco#items",

@@ -194,6 +194,30 @@ async def configure_nodes(env):
 
 
 @tap.test
+async def notify_sub(env):
+    """pubsub#notify_sub: owners hear of new subscribers and of unsubscribes; without it they hear nothing"""
+    s = await clients(env)
+    node = uid()
+    await create(s.alice, node, {"pubsub#notify_sub": "1"})
+    ok(await set_affiliations(s.alice, node, [(jid("bob"), "owner")]))
+    ma, mb = mark(s.alice), mark(s.bob)
+    ok(await subscribe(s.carol, node))
+    for c, m in ((s.alice, ma), (s.bob, mb)):
+        n = await wait_msg(c, lambda x: subscription_event(x, node) is not None, m)
+        assert subscription_event(n, node) == (jid("carol"), "subscribed")
+    ma = mark(s.alice)
+    ok(await ps(s.carol, "set", "<unsubscribe node=%s jid=%s/>" % (attr(node), attr(jid("carol")))))
+    n = await wait_msg(s.alice, lambda x: subscription_event(x, node) is not None, ma)
+    assert subscription_event(n, node) == (jid("carol"), "none")
+    quiet = uid()
+    await create(s.alice, quiet)
+    ma = mark(s.alice)
+    ok(await subscribe(s.carol, quiet))
+    await s.barrier.wait(s.alice)
+    assert not messages(s.alice, lambda x: subscription_event(x, quiet) is not None, ma)
+
+
+@tap.test
 async def delete_nodes(env):
     """delete: subscribers (pending ones too) are told, with the redirect; the name is free again"""
     s = await clients(env)

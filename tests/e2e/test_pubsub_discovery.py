@@ -212,7 +212,6 @@ async def subscribe_path_uses_indexes(env):
     s = await clients(env)
     node = uid("big")
     await create(s.alice, node)
-    ok(await publish(s.alice, node, "x"))
     pg = env.postgres
     pg.psql("INSERT INTO calpubsub_node (name) SELECT 'filler-' || g FROM generate_series(1, 2000) g")
     pg.psql("INSERT INTO calpubsub_subscription (node_id, jid, bare_jid, subid, state) "

@@ -43,6 +43,9 @@ struct config {
 	int max_payload_size;  /* service-wide upper bound of pubsub#max_payload_size */
 	int max_reply_items;   /* most items in one retrieval reply (RSM pages beyond) */
 
+	/* calendar */
+	char *calendar_owner;  /* owner of calendars created by import or by applications' rows */
+
 	/* log */
 	enum log_level log_level;
 	char *log_destination;

@@ -2,8 +2,10 @@
  * the XMPP link, the database and the service into one event loop. */
 #include "autoconf.h"
 #include "buf.h"
+#include "calendar/calendar.h"
 #include "config.h"
 #include "log.h"
+#include "live/ingest.h"
 #include "loop.h"
 #include "notify/fanout.h"
 #include "pubsub/service.h"
@@ -39,6 +41,7 @@ struct daemon {
 	struct router *router;
 	struct service *svc;
 	struct fanout *fanout;
+	struct ingest *ingest;
 	struct loop_timer expiry_timer;
 	int signal_fd;
 	int exit_status;
@@ -299,6 +302,8 @@ int main(int argc, char **argv)
 	d.link = link_new(&d.cfg);
 	d.router = router_new(d.link, &d.cfg);
 	d.fanout = fanout_new(d.store, d.link, d.svc, &d.cfg);
+	d.ingest = ingest_new(d.svc, d.store);
+	fanout_set_ingest(d.fanout, ingest_row, d.ingest);
 	loop_timer_init(&d.expiry_timer, on_expiry_timer, &d);
 	link_set_handlers(d.link, on_link_state, &d, router_dispatch, d.router);
 	disco_register(d.router, d.svc);
@@ -319,6 +324,7 @@ int main(int argc, char **argv)
 
 	loop_timer_stop(&d.expiry_timer);
 	fanout_free(d.fanout);
+	ingest_free(d.ingest);
 	router_free(d.router);
 	link_free(d.link);
 	service_free(d.svc);
@@ -327,6 +333,7 @@ int main(int argc, char **argv)
 	close(d.signal_fd);
 	if (pidfile && !foreground)
 		unlink(pidfile);
+	cal_library_cleanup();
 	log_info("calpubsub stopped");
 	log_close();
 	config_free(&d.cfg);

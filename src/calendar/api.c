@@ -380,3 +380,18 @@ bool cal_summary(const char *ics, unsigned component, struct buf *out)
 	cal_comp_free(cal);
 	return ok;
 }
+
+bool cal_to_item_payload(const char *ics, bool jcal, struct buf *out, struct buf *err)
+{
+	if (!jcal)
+		return cal_to_xcal_text(ics, out, err);
+	struct buf json = BUF_INIT;
+	bool ok = cal_to_jcal(ics, &json, err);
+	if (ok) {
+		buf_puts(out, "<json xmlns='" CAL_NS_JSON_CONTAINER "'>");
+		buf_xml_escape_n(out, json.data, json.len);
+		buf_puts(out, "</json>");
+	}
+	buf_free(&json);
+	return ok;
+}

@@ -24,6 +24,8 @@ typedef int64_t cal_time_t;
 #define CAL_TIME_MAX ((cal_time_t)253402300799LL)
 
 #define CAL_NS_XCAL "urn:ietf:params:xml:ns:icalendar-2.0"
+/* XEP-0335 JSON container, which carries jCal in an XML stanza. */
+#define CAL_NS_JSON_CONTAINER "urn:xmpp:json:0"
 /* The PRODID of every canonical text and export. */
 #define CAL_PRODID "-//calpubsub//calpubsub//EN"
 
@@ -95,6 +97,10 @@ bool cal_to_xcal(const char *ics, struct xml_node **out, struct buf *err);
 bool cal_to_xcal_text(const char *ics, struct buf *out, struct buf *err);
 /* Compact JSON text (RFC 7265). */
 bool cal_to_jcal(const char *ics, struct buf *out, struct buf *err);
+
+/* The payload of a PubSub item holding the object: xCal, or jCal inside an XEP-0335
+ * <json/> container. */
+bool cal_to_item_payload(const char *ics, bool jcal, struct buf *out, struct buf *err);
 
 /* Decoders of a published payload holding exactly one calendar object. On failure they
  * return false and append one message per line to errors (for a bad-request answer). */

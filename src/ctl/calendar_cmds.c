@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NS_JSON_CONTAINER "urn:xmpp:json:0"
 
 struct import_opts {
 	const char *file;
@@ -151,22 +150,6 @@ static const struct object *find_object(const struct import_state *s, const char
 	return bsearch(&key, s->objs, s->n, sizeof(*s->objs), by_uid);
 }
 
-/* The item payload of an object: xCal, or jCal inside an XEP-0335 JSON container. */
-static bool render_payload(const char *ics, enum calendar_format format, struct buf *out, struct buf *err)
-{
-	if (format == CF_XCAL)
-		return cal_to_xcal_text(ics, out, err);
-	struct buf json = BUF_INIT;
-	bool ok = cal_to_jcal(ics, &json, err);
-	if (ok) {
-		buf_puts(out, "<json xmlns='" NS_JSON_CONTAINER "'>");
-		buf_xml_escape_n(out, json.data, json.len);
-		buf_puts(out, "</json>");
-	}
-	buf_free(&json);
-	return ok;
-}
-
 static void usage_import(FILE *out)
 {
 	fprintf(out, "Usage: calpubsubctl import FILE|- --node NODE [--owner JID] [--title TEXT] [--format xcal|jcal]\n"
@@ -274,7 +257,7 @@ static int ensure_node(struct ctl *c, struct store *st, const struct import_opts
 	node->cfg.calendar = true;
 	node->cfg.calendar_format = o->format;
 	free(node->cfg.payload_type);
-	node->cfg.payload_type = xstrdup(o->format == CF_XCAL ? CAL_NS_XCAL : NS_JSON_CONTAINER);
+	node->cfg.payload_type = xstrdup(o->format == CF_XCAL ? CAL_NS_XCAL : CAL_NS_JSON_CONTAINER);
 	free(node->cfg.title);
 	node->cfg.title = xstrdup(o->title ? o->title : o->node);
 	node->cfg.max_payload_size = c->cfg.max_payload_size;
@@ -314,7 +297,7 @@ static int apply(struct store *st, struct import_state *s, const struct node_row
 		const char *uid = i < d->n_added ? d->added[i] : d->changed[i - d->n_added];
 		const struct object *o = find_object(s, uid);
 		struct buf why = BUF_INIT;
-		if (!o || !render_payload(o->ics, node->cfg.calendar_format, &payloads[i], &why)) {
+		if (!o || !cal_to_item_payload(o->ics, node->cfg.calendar_format == CF_JCAL, &payloads[i], &why)) {
 			snprintf(err, errlen, "cannot encode %s: %s", uid, buf_cstr(&why));
 			rc = EXIT_FAILED;
 		}

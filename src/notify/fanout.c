@@ -75,6 +75,8 @@ struct fanout {
 	unsigned long long bytes_at_sync; /* link_sent_bytes() at the last checkpoint */
 	uint64_t last_sync_ms;
 	uint64_t last_prune_ms;
+	fanout_ingest_fn ingest;
+	void *ingest_arg;
 };
 
 static bool fanout_hook(void *arg);
@@ -145,6 +147,12 @@ void fanout_link_state(struct fanout *f, bool up)
 void fanout_wake(struct fanout *f)
 {
 	f->idle = false;
+}
+
+void fanout_set_ingest(struct fanout *f, fanout_ingest_fn fn, void *arg)
+{
+	f->ingest = fn;
+	f->ingest_arg = arg;
 }
 
 uint64_t fanout_sent(const struct fanout *f)
@@ -345,6 +353,7 @@ static bool render(struct fanout *f)
 	case CH_APPROVAL:
 		render_approval(f, c);
 		return true;
+	case CH_INGEST: return false; /* handled before rendering */
 	case CH_AFFILIATION:
 		buf_puts(b, "<pubsub xmlns='" NS_PUBSUB "'><affiliations");
 		xml_attr(b, "node", c->node);
@@ -476,6 +485,16 @@ static bool next_change(struct fanout *f)
 		set_position(&f->position, NULL);
 	}
 	f->current_done = false;
+	if (f->current->kind == CH_INGEST) {
+		/* an application's row: publishing it logs a new change, notified in its turn */
+		if (f->ingest && !f->ingest(f->current->node, f->current->item_id, f->ingest_arg)) {
+			f->batch_pos--; /* the database failed: try this change again */
+			f->current = NULL;
+			return false;
+		}
+		f->current_done = true;
+		return true;
+	}
 	f->node_loaded = store_node_get_by_id(f->store, f->current->node_id, &f->node) == STORE_OK;
 	if (!f->node_loaded || !render(f))
 		f->current_done = true; /* node gone, or nothing to say */

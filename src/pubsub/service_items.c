@@ -158,8 +158,15 @@ bool service_publish(struct service *svc, const struct requester *rq, const stru
 		service_random_id(generated);
 		id = generated;
 	}
+	if (ok && c->calendar && !pr->calendar_ics)
+		ok = ps_fail(err, SC_BAD_REQUEST, PSE_INVALID_PAYLOAD, "a calendar node takes one calendar object per item");
 	if (ok && c->persist_items)
 		ok = store_item(svc, &ctx.node, id, pr, rq->bare, err);
+	if (ok && c->calendar) {
+		enum store_result r = store_calobj_put(svc->store, ctx.node.name, id, pr->calendar_ics,
+		                                       pr->calendar_component, pr->range_start, pr->range_end);
+		ok = r == STORE_OK || store_failed(r, err);
+	}
 	if (ok && c->deliver_notifications) {
 		struct change_input ch = {.node_id = ctx.node.id, .node = ctx.node.name, .kind = CH_PUBLISH, .item_id = id,
 		                          .payload = pr->payload, .publisher = rq->bare, .body = pr->body};

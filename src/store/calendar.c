@@ -14,15 +14,20 @@
 
 #define CHANGE_LOCK "7365290118" /* the lock of calpubsub_log_change(): ids in commit order */
 
+void calobj_row_clear(struct calobj_row *r)
+{
+	free(r->node);
+	free(r->uid);
+	free(r->ics);
+	free(r->component);
+	free(r->problem);
+	memset(r, 0, sizeof(*r));
+}
+
 void calobj_rows_free(struct calobj_row *r, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(r[i].node);
-		free(r[i].uid);
-		free(r[i].ics);
-		free(r[i].component);
-		free(r[i].problem);
-	}
+	for (size_t i = 0; i < n; i++)
+		calobj_row_clear(&r[i]);
 	free(r);
 }
 

@@ -23,6 +23,7 @@ struct calobj_row {
 	char *problem;
 };
 void calobj_rows_free(struct calobj_row *r, size_t n);
+void calobj_row_clear(struct calobj_row *r);
 
 /* Stores an object as published (inside the caller's transaction). */
 enum store_result store_calobj_put(struct store *st, const char *node, const char *uid, const char *ics,

@@ -171,6 +171,7 @@ enum change_kind {
 	CH_APPROVAL,     /* a subscription waits for approval: ask the owners */
 	CH_AFFILIATION,  /* an affiliation changed: tell the entity (target) */
 	CH_LAST_ITEM,    /* the last published item, to one new subscriber (target) */
+	CH_INGEST,       /* an application wrote calendar object item_id of node: publish it */
 };
 const char *change_kind_name(enum change_kind k);
 

@@ -350,7 +350,7 @@ bool cal_export(struct buf *out, const char *const *objects, size_t n_objects, s
 	return ok;
 }
 
-bool cal_summary(const char *ics, unsigned component, struct buf *out)
+bool cal_summary(const char *ics, unsigned component, bool with_start, struct buf *out)
 {
 	struct buf err = BUF_INIT;
 	struct cal_comp *cal = cal_parse_text(ics, strlen(ics), &err);
@@ -372,7 +372,7 @@ bool cal_summary(const char *ics, unsigned component, struct buf *out)
 			text_unescape(out, summary->value, strlen(summary->value));
 		else
 			buf_puts(out, master->name[1] == 'T' ? "(untitled task)" : "(untitled event)");
-		if (start) {
+		if (start && with_start) {
 			const char *tzid = cal_prop_param(start, "TZID");
 			buf_printf(out, " (%s%s%s)", start->value, tzid ? " " : "", tzid ? tzid : "");
 		}

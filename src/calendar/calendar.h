@@ -171,10 +171,10 @@ void cal_time_format(cal_time_t t, char out[17]);
 bool cal_time_parse(const char *s, cal_time_t *out);
 
 /* A one-line human summary of one component of a canonical object (0: the first, the
- * master when there is one; the numbering of cal_occurrence.component): its SUMMARY and
- * when it starts, for the <body/> of notifications (pubsub#include_body) and listings.
- * False when the text is not a calendar or has no such component. */
-bool cal_summary(const char *ics, unsigned component, struct buf *out);
+ * master when there is one; the numbering of cal_occurrence.component): its SUMMARY,
+ * and with_start when it starts, for the <body/> of notifications (pubsub#include_body)
+ * and listings. False when the text is not a calendar or has no such component. */
+bool cal_summary(const char *ics, unsigned component, bool with_start, struct buf *out);
 
 /* Releases libical's cache of built-in zones (tests and tools call it before exit so that
  * leak checkers see a clean heap). */

@@ -304,7 +304,7 @@ static int apply(struct store *st, struct import_state *s, const struct node_row
 		buf_free(&why);
 		if (rc)
 			break;
-		cal_summary(o->ics, 0, &bodies[i]);
+		cal_summary(o->ics, 0, true, &bodies[i]);
 		p[i] = (struct import_payload){uid, payloads[i].data, buf_cstr(&bodies[i])};
 		show_progress(s, "encoding", (long long)i + 1, (long long)n);
 	}
@@ -586,7 +586,7 @@ int cmd_occurrences(struct ctl *c, int argc, char **argv)
 			cal_time_format(occ->start, start);
 			cal_time_format(occ->end, end);
 			cal_time_format(occ->recurrence_id, rid);
-			cal_summary(objs[i].ics, occ->component, &summary);
+			cal_summary(objs[i].ics, occ->component, false, &summary);
 			if (json) {
 				json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:b}", "uid", objs[i].uid, "start", start, "end", end,
 				                      "summary", buf_cstr(&summary), "all_day", occ->all_day);

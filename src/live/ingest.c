@@ -121,7 +121,7 @@ bool ingest_row(const char *node, const char *uid, void *arg)
 		if (!cal_to_item_payload(rr.ics, cfg.calendar_format == CF_JCAL, &payload, &why)) {
 			done = refuse(g, node, uid, buf_cstr(&why));
 		} else {
-			cal_summary(rr.ics, 0, &body);
+			cal_summary(rr.ics, 0, true, &body);
 			struct ingest_object o = {node, uid, rr.ics, rr.component, rr.range_start, rr.range_end,
 			                          payload.data, buf_cstr(&body)};
 			if (service_ingest_publish(g->svc, &o, &err))

@@ -95,7 +95,7 @@ bool calendar_prepare_publish(struct service *svc, struct publish_request *pr, c
 		buf_free(&why);
 	}
 	if (ok) {
-		cal_summary(cp->decoded.ics, 0, &cp->body);
+		cal_summary(cp->decoded.ics, 0, true, &cp->body);
 		pr->item_id = cp->decoded.uid;
 		pr->payload = cp->payload.data;
 		pr->payload_ns = jcal ? CAL_NS_JSON_CONTAINER : CAL_NS_XCAL;

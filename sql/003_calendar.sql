@@ -33,6 +33,8 @@ CREATE TABLE calpubsub_calendar_object (
 );
 CREATE INDEX calpubsub_calendar_object_range ON calpubsub_calendar_object (node_name, range_start);
 
+-- Each write is logged with the text it wrote ('put') or as a deletion, so that every
+-- version is published in order even when a row changes again before calpubsub runs.
 CREATE FUNCTION calpubsub_calendar_object_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     v_node_id bigint;
@@ -40,16 +42,15 @@ BEGIN
     IF coalesce(current_setting('calpubsub.internal', true), '') = 'on' THEN
         RETURN NULL;
     END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND (OLD.node_name, OLD.uid) IS DISTINCT FROM (NEW.node_name, NEW.uid)) THEN
         SELECT id INTO v_node_id FROM calpubsub_node WHERE name = OLD.node_name AND deleted_at IS NULL;
         PERFORM calpubsub_log_change(coalesce(v_node_id, 0), OLD.node_name, 'ingest', OLD.uid,
-                                     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+                                     NULL, NULL, NULL, NULL, NULL, 'delete', NULL, NULL, NULL);
     END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') AND (TG_OP = 'INSERT' OR (OLD.node_name, OLD.uid) IS DISTINCT FROM
-                                                                (NEW.node_name, NEW.uid)) THEN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
         SELECT id INTO v_node_id FROM calpubsub_node WHERE name = NEW.node_name AND deleted_at IS NULL;
         PERFORM calpubsub_log_change(coalesce(v_node_id, 0), NEW.node_name, 'ingest', NEW.uid,
-                                     NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+                                     NEW.ics, NULL, NULL, NULL, NULL, 'put', NULL, NULL, NULL);
     END IF;
     RETURN NULL;
 END

@@ -82,27 +82,23 @@ static bool refuse(struct ingest *g, const char *node, const char *uid, const ch
 	return !transient(&err);
 }
 
-bool ingest_row(const char *node, const char *uid, void *arg)
+bool ingest_row(const char *node, const char *uid, const char *ics, void *arg)
 {
 	struct ingest *g = arg;
 	struct ps_error err;
 	if (!node || !uid)
 		return true;
-	struct calobj_row row;
-	enum store_result r = store_calobj_get(g->store, node, uid, &row);
-	if (r == STORE_NOT_FOUND) {
+	if (!ics) {
 		if (service_ingest_removed(g->svc, node, uid, &err))
 			return true;
 		log_error("calendar row %s/%s was deleted but its item stays: %s", node, uid, err.text);
 		return !transient(&err);
 	}
-	if (r != STORE_OK)
-		return false;
 	char key[600];
 	snprintf(key, sizeof(key), "%.250s/%.250s", node, uid);
 	struct row_read rr = {.key = key, .problems = BUF_INIT};
 	struct cal_read_opts ro = {.policy = CAL_READ_ALL_OR_NOTHING};
-	int errors = cal_read_string(row.ics, strlen(row.ics), key, &ro, on_object, on_diag, &rr);
+	int errors = cal_read_string(ics, strlen(ics), key, &ro, on_object, on_diag, &rr);
 	bool done = true;
 	struct node_config cfg;
 	bool have_cfg = false;
@@ -139,6 +135,5 @@ bool ingest_row(const char *node, const char *uid, void *arg)
 	free(rr.uid);
 	free(rr.component);
 	free(rr.ics);
-	calobj_row_clear(&row);
 	return done;
 }

@@ -15,8 +15,8 @@ struct ingest;
 
 struct ingest *ingest_new(struct service *svc, struct store *st);
 void ingest_free(struct ingest *g);
-/* Handles the row (node, uid) as it is now. False when the database failed: the
- * caller tries again later. */
-bool ingest_row(const char *node, const char *uid, void *arg);
+/* Handles one write of the row (node, uid): ics is the text written, NULL when the row
+ * was deleted. False when the database failed: the caller tries again later. */
+bool ingest_row(const char *node, const char *uid, const char *ics, void *arg);
 
 #endif

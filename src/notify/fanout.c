@@ -487,7 +487,8 @@ static bool next_change(struct fanout *f)
 	f->current_done = false;
 	if (f->current->kind == CH_INGEST) {
 		/* an application's row: publishing it logs a new change, notified in its turn */
-		if (f->ingest && !f->ingest(f->current->node, f->current->item_id, f->ingest_arg)) {
+		const char *ics = f->current->state && strcmp(f->current->state, "delete") == 0 ? NULL : f->current->payload;
+		if (f->ingest && !f->ingest(f->current->node, f->current->item_id, ics, f->ingest_arg)) {
 			f->batch_pos--; /* the database failed: try this change again */
 			f->current = NULL;
 			return false;

@@ -22,9 +22,10 @@ void fanout_free(struct fanout *f);
 void fanout_store_state(struct fanout *f, bool up);
 void fanout_link_state(struct fanout *f, bool up);
 void fanout_wake(struct fanout *f);
-/* Changes of kind ingest (rows written by applications) are handed to fn in log order;
- * fn returns false when the database failed and the change must be tried again. */
-typedef bool (*fanout_ingest_fn)(const char *node, const char *uid, void *arg);
+/* Changes of kind ingest (rows written by applications) are handed to fn in log order,
+ * with the text that was written (NULL for a deletion); fn returns false when the
+ * database failed and the change must be tried again. */
+typedef bool (*fanout_ingest_fn)(const char *node, const char *uid, const char *ics, void *arg);
 void fanout_set_ingest(struct fanout *f, fanout_ingest_fn fn, void *arg);
 /* Notification ids carry the node; a bounce names it. Returns false when id is not one
  * of ours. */

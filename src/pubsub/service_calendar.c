@@ -123,6 +123,9 @@ bool service_ingest_removed(struct service *svc, const char *node, const char *u
 		bool deleted = false;
 		r = store_item_delete(svc->store, row.id, uid, &deleted);
 		ok = r == STORE_OK || store_failed(r, err);
+		/* a node without stored items keeps no item to take the object with it */
+		if (ok && (r = store_calobj_delete(svc->store, node, uid)) != STORE_OK)
+			ok = store_failed(r, err);
 		if (ok && deleted && row.cfg.notify_retract) {
 			struct change_input ch = {.node_id = row.id, .node = row.name, .kind = CH_RETRACT, .item_id = uid};
 			ok = log_change(svc, &ch, err);

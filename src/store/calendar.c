@@ -80,22 +80,11 @@ enum store_result store_calobj_put(struct store *st, const char *node, const cha
 	                     6, p);
 }
 
-enum store_result store_calobj_get(struct store *st, const char *node, const char *uid, struct calobj_row *out)
+enum store_result store_calobj_delete(struct store *st, const char *node, const char *uid)
 {
 	const char *p[] = {node, uid};
-	enum store_result r;
-	PGresult *res = store_query(st, "calobj_get",
-	                            "SELECT " CALOBJ_COLUMNS " FROM calpubsub_calendar_object WHERE node_name = $1 AND uid = $2",
-	                            2, p, &r);
-	if (!res)
-		return r;
-	if (!PQntuples(res)) {
-		PQclear(res);
-		return STORE_NOT_FOUND;
-	}
-	read_calobj(res, 0, out);
-	PQclear(res);
-	return STORE_OK;
+	return store_command(st, "calobj_delete", "DELETE FROM calpubsub_calendar_object WHERE node_name = $1 AND uid = $2",
+	                     2, p);
 }
 
 enum store_result store_calobj_refuse(struct store *st, const char *node, const char *uid, const char *problem)

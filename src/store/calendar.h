@@ -28,7 +28,7 @@ void calobj_row_clear(struct calobj_row *r);
 /* Stores an object as published (inside the caller's transaction). */
 enum store_result store_calobj_put(struct store *st, const char *node, const char *uid, const char *ics,
                                    const char *component, int64_t range_start, int64_t range_end);
-enum store_result store_calobj_get(struct store *st, const char *node, const char *uid, struct calobj_row *out);
+enum store_result store_calobj_delete(struct store *st, const char *node, const char *uid);
 /* Records why an application's row could not be published. */
 enum store_result store_calobj_refuse(struct store *st, const char *node, const char *uid, const char *problem);
 /* Published objects of a node whose occurrences may overlap [from, to). */

@@ -213,6 +213,26 @@ async def sql_rows_are_published(env):
 
 
 @tap.test
+async def readme_sql_example(env):
+    """the psql example of the README works as written"""
+    readme = open(os.path.join(SRCDIR, "README.md")).read()
+    block = re.search(r"psql calpubsub <<'SQL'\n(.*?)\nSQL\n", readme, re.S).group(1)
+    d = env.calpubsub
+    bob = await env.client("bob", resource="readme")
+    d.ctl("import", write(env, "readme.ics", ics(vevent("seed@readme", "20261101T100000Z", "Seed"))), "--node",
+          "team", "--owner", "alice@localhost")
+    await subscribe(bob, "team")
+    mark = len(bob.received)
+    out = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p",
+                          str(env.postgres.port), "-U", "calpubsub", "calpubsub"], input=block, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    assert out.returncode == 0, out.stderr
+    await bob.wait_for(lambda s: ("retract", "lunch@example.org") in events_of(bob, "team", mark), 5,
+                       "the README row published, then retracted")
+    assert ("item", "lunch@example.org") in events_of(bob, "team", mark)
+
+
+@tap.test
 async def sql_rows_written_while_stopped(env):
     """rows written while calpubsub was stopped are published when it starts"""
     d = env.calpubsub

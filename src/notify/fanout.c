@@ -426,7 +426,7 @@ static int send_page(struct fanout *f)
 		states |= (1u << SUB_PENDING) | (1u << SUB_UNCONFIGURED);
 	struct sub_row *subs;
 	size_t n;
-	if (store_subs_page(f->store, c->node_id, states, f->position, PAGE_ROWS, &subs, &n) != STORE_OK)
+	if (store_subs_page(f->store, c->node_id, states, f->position, c->id, PAGE_ROWS, &subs, &n) != STORE_OK)
 		return -1;
 	/* a full page may end inside one JID's subscriptions: leave that JID for the next */
 	size_t usable = n;

@@ -102,9 +102,10 @@ enum store_result store_subs_delete_bare(struct store *st, int64_t node_id, cons
                                          struct sub_row **removed, size_t *n);
 enum store_result store_sub_count(struct store *st, int64_t node_id, int64_t *n);
 /* The fan-out's page: subscriptions in the given states with JID > after_jid (NULL: from
- * the start), ordered by (jid, id), at most limit rows. */
+ * the start) that existed before change change_id, ordered by (jid, id), at most limit
+ * rows. */
 enum store_result store_subs_page(struct store *st, int64_t node_id, unsigned states, const char *after_jid,
-                                  int limit, struct sub_row **out, size_t *n);
+                                  int64_t change_id, int limit, struct sub_row **out, size_t *n);
 
 /* ---- items ---- */
 

@@ -30,9 +30,9 @@ calpubsub is running.
   logs          {log}
                 {prosody_log}
 Press Ctrl-C to stop calpubsub, Prosody and PostgreSQL.
-""".format(c2s=env.prosody.c2s_port, comp=env.prosody.component_port, component=harness.COMPONENT,
+""".format(c2s=env.server.c2s_port, comp=env.server.component_port, component=harness.COMPONENT,
            users=", ".join("%s@%s" % (u, harness.DOMAIN) for u in USERS), password=harness.PASSWORD,
-           domain=harness.DOMAIN, conninfo=env.postgres.conninfo(), log=d.log, prosody_log=env.prosody.log))
+           domain=harness.DOMAIN, conninfo=env.postgres.conninfo(), log=d.log, prosody_log=env.server.log))
 
 
 NS_EVENT = "http://jabber.org/protocol/pubsub#event"

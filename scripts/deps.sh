@@ -8,7 +8,7 @@ set -eu
 BUILD="gcc make autoconf automake pkgconf libc6-dev \
 libstrophe-dev libpq-dev libical-dev libjansson-dev libconfig-dev"
 RUN="postgresql prosody python3 python3-slixmpp"
-TEST="cppcheck valgrind python3-recurring-ical-events"
+TEST="cppcheck valgrind python3-recurring-ical-events ejabberd"
 
 case "${1:-all}" in
 	build) wanted="$BUILD" ;;
@@ -39,7 +39,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
 # The packages' own system services are not ours: stop them so that nothing but the
 # private, loopback-only instances run (a container has no init to start them anyway).
-for svc in prosody postgresql; do
+for svc in prosody postgresql ejabberd; do
 	if command -v service >/dev/null 2>&1; then
 		service "$svc" stop >/dev/null 2>&1 || true
 	fi

@@ -60,6 +60,7 @@ CREATE TABLE calpubsub_subscription (
     state        text NOT NULL CHECK (state IN ('pending', 'unconfigured', 'subscribed')),
     deliver      boolean NOT NULL DEFAULT true,
     include_body boolean NOT NULL DEFAULT false,
+    since_change bigint NOT NULL DEFAULT 0,  -- notified of changes after this one only
     created_at   timestamptz NOT NULL DEFAULT now(),
     UNIQUE (node_id, subid)
 );
@@ -121,6 +122,16 @@ CREATE TABLE calpubsub_fanout (
     updated_at   timestamptz NOT NULL DEFAULT now()
 );
 INSERT INTO calpubsub_fanout DEFAULT VALUES;
+
+-- The last change id taken, under the same lock: every change up to it is committed, every
+-- later one comes after the caller's transaction. A subscription records it, so that it
+-- is notified of what happens after it and not of what came before.
+CREATE FUNCTION calpubsub_change_position() RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock(7365290118);
+    RETURN (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM calpubsub_change_id);
+END
+$$;
 
 CREATE FUNCTION calpubsub_log_change(p_node_id bigint, p_node_name text, p_kind text, p_item_id text,
                                      p_payload text, p_publisher text, p_target_jid text, p_subject text, p_subid text,

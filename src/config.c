@@ -26,6 +26,8 @@ enum key_type {
 	KT_LOG_DEST,    /* stderr|syslog|/absolute/path */
 	KT_CREATE,      /* everyone|local|admins or a list of domains */
 	KT_COUNT,       /* positive integer */
+	KT_BARE_JID,    /* one bare JID */
+	KT_BOOL,        /* true or false */
 };
 
 struct key_spec {
@@ -49,16 +51,18 @@ static const struct key_spec keys[] = {
 	{"server.reconnect_max", KT_SECONDS, false, OFF(reconnect_max_s)},
 	{"server.ping_interval", KT_SECONDS, false, OFF(ping_interval_s)},
 	{"server.ping_timeout", KT_SECONDS, false, OFF(ping_timeout_s)},
+	{"server.multicast", KT_BOOL, false, OFF(multicast)},
 	{"database.conninfo", KT_STRING, true, OFF(db_conninfo)},
 	{"pubsub.admins", KT_JID_LIST, false, OFF(admins)},
 	{"pubsub.create_nodes", KT_CREATE, false, OFF(create_policy)},
 	{"pubsub.max_payload_size", KT_COUNT, false, OFF(max_payload_size)},
 	{"pubsub.max_reply_items", KT_COUNT, false, OFF(max_reply_items)},
+	{"calendar.default_owner", KT_BARE_JID, false, OFF(calendar_owner)},
 	{"log.level", KT_LOG_LEVEL, false, OFF(log_level)},
 	{"log.destination", KT_LOG_DEST, false, OFF(log_destination)},
 };
 
-static const char *const groups[] = {"component", "server", "database", "pubsub", "log"};
+static const char *const groups[] = {"component", "server", "database", "pubsub", "calendar", "log"};
 
 static void set_defaults(struct config *cfg)
 {
@@ -68,6 +72,7 @@ static void set_defaults(struct config *cfg)
 	cfg->reconnect_max_s = 60;
 	cfg->ping_interval_s = 60;
 	cfg->ping_timeout_s = 20;
+	cfg->multicast = true;
 	cfg->log_level = LOGL_INFO;
 	cfg->create_policy = CREATE_LOCAL;
 	cfg->max_payload_size = 262144;
@@ -197,6 +202,27 @@ static bool apply_key(struct load_ctx *lc, const struct key_spec *k, const confi
 		const char *v = *(char **)field;
 		if (strcmp(v, "stderr") != 0 && strcmp(v, "syslog") != 0 && v[0] != '/')
 			return fail_at(lc, s, k->path, "'%s' is not stderr, syslog or an absolute file path", v);
+		return true;
+	}
+	case KT_BOOL:
+		if (!want_type(lc, s, k->path, config_setting_type(s) == CONFIG_TYPE_BOOL, "true or false"))
+			return false;
+		*(bool *)field = config_setting_get_bool(s);
+		return true;
+	case KT_BARE_JID: {
+		if (!store_string(lc, s, k->path, field))
+			return false;
+		char **dst = field;
+		struct jid j;
+		bool ok = jid_parse(*dst, &j) && j.local && !j.resource;
+		if (ok) {
+			char *bare = jid_bare_string(&j);
+			free(*dst);
+			*dst = bare;
+		}
+		jid_free(&j);
+		if (!ok)
+			return fail_at(lc, s, k->path, "'%s' is not a bare JID (user@domain)", *dst);
 		return true;
 	}
 	case KT_COUNT:
@@ -446,6 +472,7 @@ void config_free(struct config *cfg)
 		free(cfg->create_domains[i]);
 	free(cfg->create_domains);
 	free(cfg->log_destination);
+	free(cfg->calendar_owner);
 	free_secret(cfg->secret);
 	memset(cfg, 0, sizeof(*cfg));
 }

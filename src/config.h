@@ -30,6 +30,7 @@ struct config {
 	double reconnect_max_s;
 	double ping_interval_s;
 	double ping_timeout_s;
+	bool multicast; /* send notifications through the server's XEP-0033 service if it has one */
 
 	/* database */
 	char *db_conninfo;
@@ -42,6 +43,9 @@ struct config {
 	size_t n_create_domains;
 	int max_payload_size;  /* service-wide upper bound of pubsub#max_payload_size */
 	int max_reply_items;   /* most items in one retrieval reply (RSM pages beyond) */
+
+	/* calendar */
+	char *calendar_owner;  /* owner of calendars created by import or by applications' rows */
 
 	/* log */
 	enum log_level log_level;

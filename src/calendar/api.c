@@ -349,3 +349,49 @@ bool cal_export(struct buf *out, const char *const *objects, size_t n_objects, s
 	free(tzs);
 	return ok;
 }
+
+bool cal_summary(const char *ics, unsigned component, bool with_start, struct buf *out)
+{
+	struct buf err = BUF_INIT;
+	struct cal_comp *cal = cal_parse_text(ics, strlen(ics), &err);
+	buf_free(&err);
+	if (!cal)
+		return false;
+	const struct cal_comp *master = NULL;
+	unsigned seen = 0;
+	for (size_t i = 0; i < cal->n_subs && !master; i++)
+		if (strcmp(cal->subs[i]->name, "VTIMEZONE") != 0 && seen++ == component)
+			master = cal->subs[i];
+	bool ok = master != NULL;
+	if (ok) {
+		const struct cal_prop *summary = cal_comp_prop(master, "SUMMARY");
+		const struct cal_prop *start = cal_comp_prop(master, "DTSTART");
+		if (!start)
+			start = cal_comp_prop(master, "DUE");
+		if (summary)
+			text_unescape(out, summary->value, strlen(summary->value));
+		else
+			buf_puts(out, master->name[1] == 'T' ? "(untitled task)" : "(untitled event)");
+		if (start && with_start) {
+			const char *tzid = cal_prop_param(start, "TZID");
+			buf_printf(out, " (%s%s%s)", start->value, tzid ? " " : "", tzid ? tzid : "");
+		}
+	}
+	cal_comp_free(cal);
+	return ok;
+}
+
+bool cal_to_item_payload(const char *ics, bool jcal, struct buf *out, struct buf *err)
+{
+	if (!jcal)
+		return cal_to_xcal_text(ics, out, err);
+	struct buf json = BUF_INIT;
+	bool ok = cal_to_jcal(ics, &json, err);
+	if (ok) {
+		buf_puts(out, "<json xmlns='" CAL_NS_JSON_CONTAINER "'>");
+		buf_xml_escape_n(out, json.data, json.len);
+		buf_puts(out, "</json>");
+	}
+	buf_free(&json);
+	return ok;
+}

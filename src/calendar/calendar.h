@@ -24,6 +24,8 @@ typedef int64_t cal_time_t;
 #define CAL_TIME_MAX ((cal_time_t)253402300799LL)
 
 #define CAL_NS_XCAL "urn:ietf:params:xml:ns:icalendar-2.0"
+/* XEP-0335 JSON container, which carries jCal in an XML stanza. */
+#define CAL_NS_JSON_CONTAINER "urn:xmpp:json:0"
 /* The PRODID of every canonical text and export. */
 #define CAL_PRODID "-//calpubsub//calpubsub//EN"
 
@@ -96,6 +98,10 @@ bool cal_to_xcal_text(const char *ics, struct buf *out, struct buf *err);
 /* Compact JSON text (RFC 7265). */
 bool cal_to_jcal(const char *ics, struct buf *out, struct buf *err);
 
+/* The payload of a PubSub item holding the object: xCal, or jCal inside an XEP-0335
+ * <json/> container. */
+bool cal_to_item_payload(const char *ics, bool jcal, struct buf *out, struct buf *err);
+
 /* Decoders of a published payload holding exactly one calendar object. On failure they
  * return false and append one message per line to errors (for a bad-request answer). */
 bool cal_from_xcal(const struct xml_node *icalendar, struct cal_payload *out, struct buf *errors);
@@ -163,6 +169,12 @@ const char *cal_windows_zone_to_iana(const char *windows_name);
 void cal_time_format(cal_time_t t, char out[17]);
 /* Parses a UTC DATE-TIME ("20240131T120000Z") or a DATE ("20240131", midnight UTC). */
 bool cal_time_parse(const char *s, cal_time_t *out);
+
+/* A one-line human summary of one component of a canonical object (0: the first, the
+ * master when there is one; the numbering of cal_occurrence.component): its SUMMARY,
+ * and with_start when it starts, for the <body/> of notifications (pubsub#include_body)
+ * and listings. False when the text is not a calendar or has no such component. */
+bool cal_summary(const char *ics, unsigned component, bool with_start, struct buf *out);
 
 /* Releases libical's cache of built-in zones (tests and tools call it before exit so that
  * leak checkers see a clean heap). */

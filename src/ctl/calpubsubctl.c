@@ -1,24 +1,14 @@
 /* calpubsubctl.c: the admin command line: schema migrations, configuration checks, and
  * (as they land) calendar import, export and queries. It reuses store/ and calendar/. */
 #include "autoconf.h"
-#include "../config.h"
-#include "../store/store.h"
+#include "../calendar/calendar.h"
+#include "ctl.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Exit statuses, as documented in calpubsubctl(8). */
-#define EXIT_FAILED 1
-#define EXIT_USAGE 64
-#define EXIT_UNAVAILABLE 69
-#define EXIT_CONFIG 78
-
-struct ctl {
-	const char *config_path;
-	struct config cfg;
-};
 
 static void usage(FILE *out)
 {
@@ -28,14 +18,22 @@ static void usage(FILE *out)
 	        "Commands:\n"
 	        "  migrate          apply pending database migrations\n"
 	        "  schema-version   print the database schema version and the one this build needs\n"
-	        "  check-config     check the configuration file (and the secret) without connecting\n\n"
+	        "  check-config     check the configuration file (and the secret) without connecting\n"
+	        "  import FILE|- --node NODE [--owner JID] [--title TEXT] [--format xcal|jcal]\n"
+	        "                   [--keep-missing] [--dry-run] [--skip-invalid] [--json]\n"
+	        "                   load an iCalendar file into a calendar node: publish what is new or\n"
+	        "                   changed, retract what is gone\n"
+	        "  export --node NODE [--output FILE]\n"
+	        "                   write a calendar node as one iCalendar file\n"
+	        "  occurrences --node NODE --from TIME --to TIME [--tz ZONE] [--json]\n"
+	        "                   list the occurrences in a window, recurrences expanded\n\n"
 	        "Options:\n"
 	        "  -c, --config=FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
 	        "  -V, --version      print the version and exit\n"
 	        "  -h, --help         print this help and exit\n");
 }
 
-static int load_config(struct ctl *c, bool need_secret)
+int ctl_load_config(struct ctl *c, bool need_secret)
 {
 	char err[CONFIG_ERR_MAX];
 	if (!config_load(c->config_path, &c->cfg, err, sizeof(err)) ||
@@ -46,7 +44,7 @@ static int load_config(struct ctl *c, bool need_secret)
 	return 0;
 }
 
-static struct store *connect_db(struct ctl *c)
+struct store *ctl_connect(struct ctl *c)
 {
 	char err[512];
 	struct store *st = store_connect_blocking(c->cfg.db_conninfo, err, sizeof(err));
@@ -61,12 +59,17 @@ static void print_step(int version, const char *name, void *arg)
 	printf("applied %03d_%s\n", version, name);
 }
 
-static int cmd_migrate(struct ctl *c)
+static int cmd_migrate(struct ctl *c, int argc, char **argv)
 {
-	int rc = load_config(c, false);
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "calpubsubctl migrate: unexpected argument '%s'\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	int rc = ctl_load_config(c, false);
 	if (rc)
 		return rc;
-	struct store *st = connect_db(c);
+	struct store *st = ctl_connect(c);
 	if (!st)
 		return EXIT_UNAVAILABLE;
 	char err[1024];
@@ -88,12 +91,16 @@ static int cmd_migrate(struct ctl *c)
 	return 0;
 }
 
-static int cmd_schema_version(struct ctl *c)
+static int cmd_schema_version(struct ctl *c, int argc, char **argv)
 {
-	int rc = load_config(c, false);
+	if (argc > 1) {
+		fprintf(stderr, "calpubsubctl schema-version: unexpected argument '%s'\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	int rc = ctl_load_config(c, false);
 	if (rc)
 		return rc;
-	struct store *st = connect_db(c);
+	struct store *st = ctl_connect(c);
 	if (!st)
 		return EXIT_UNAVAILABLE;
 	int version = 0;
@@ -106,9 +113,13 @@ static int cmd_schema_version(struct ctl *c)
 	return version == store_schema_expected() ? 0 : EXIT_FAILED;
 }
 
-static int cmd_check_config(struct ctl *c)
+static int cmd_check_config(struct ctl *c, int argc, char **argv)
 {
-	int rc = load_config(c, true);
+	if (argc > 1) {
+		fprintf(stderr, "calpubsubctl check-config: unexpected argument '%s'\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	int rc = ctl_load_config(c, true);
 	if (rc)
 		return rc;
 	printf("%s: OK (component %s, server %s:%d, secret from %s)\n", c->cfg.path, c->cfg.jid, c->cfg.server_host,
@@ -142,20 +153,15 @@ int main(int argc, char **argv)
 	const char *cmd = argv[optind];
 	static const struct {
 		const char *name;
-		int (*fn)(struct ctl *);
+		int (*fn)(struct ctl *, int, char **);
 	} commands[] = {
-		{"migrate", cmd_migrate},
-		{"schema-version", cmd_schema_version},
-		{"check-config", cmd_check_config},
+		{"migrate", cmd_migrate},         {"schema-version", cmd_schema_version}, {"check-config", cmd_check_config},
+		{"import", cmd_import},           {"export", cmd_export},                 {"occurrences", cmd_occurrences},
 	};
 	int rc = -1;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(cmd, commands[i].name) == 0) {
-			if (optind + 1 < argc) {
-				fprintf(stderr, "calpubsubctl %s: unexpected argument '%s'\n", cmd, argv[optind + 1]);
-				return EXIT_USAGE;
-			}
-			rc = commands[i].fn(&c);
+			rc = commands[i].fn(&c, argc - optind, argv + optind);
 			break;
 		}
 	}
@@ -165,5 +171,6 @@ int main(int argc, char **argv)
 		rc = EXIT_USAGE;
 	}
 	config_free(&c.cfg);
+	cal_library_cleanup();
 	return rc;
 }

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum value_kind { VK_TEXT, VK_BOOL, VK_COUNT_OR_MAX, VK_POSITIVE, VK_CHOICE };
+enum value_kind { VK_TEXT, VK_BOOL, VK_COUNT_OR_MAX, VK_POSITIVE, VK_CHOICE, VK_COMPONENTS };
 
 struct field_def {
 	const char *var;
@@ -33,6 +33,8 @@ static const char *const send_last_choices[] = {"never", "on_sub", NULL};
 static const char *const node_full_choices[] = {"retract-oldest", "discard-oldest", "reject", NULL};
 static const char *const itemreply_choices[] = {"owner", "publisher", NULL};
 static const char *const node_type_choices[] = {"leaf", NULL};
+static const char *const calendar_format_choices[] = {"xcal", "jcal", NULL};
+static const char *const component_choices[] = {"VEVENT", "VTODO", "VJOURNAL", NULL};
 
 /* The node type is always leaf: listed so that a form that names it is understood. */
 #define NODE_TYPE_VAR "pubsub#node_type"
@@ -67,6 +69,11 @@ static const struct field_def fields[] = {
 	{"pubsub#itemreply", VK_CHOICE, "Whether notifications name the publisher (publisher) or not (owner)",
 	 itemreply_choices, OFF(itemreply)},
 	{"x-calpubsub#multi_subscribe", VK_BOOL, "Allow several subscriptions per JID", NULL, OFF(multi_subscribe)},
+	{"x-calpubsub#calendar", VK_BOOL, "A calendar: items are iCalendar objects, item id = UID", NULL, OFF(calendar)},
+	{"x-calpubsub#calendar_format", VK_CHOICE, "Payload of calendar items: xCal (RFC 6321) or jCal (RFC 7265)",
+	 calendar_format_choices, OFF(calendar_format)},
+	{"x-calpubsub#calendar_components", VK_COMPONENTS, "Component types a calendar takes", component_choices,
+	 OFF(calendar_components)},
 };
 
 #define N_FIELDS (sizeof(fields) / sizeof(fields[0]))
@@ -97,6 +104,9 @@ void node_config_defaults(struct node_config *c)
 	c->send_last = SL_NEVER;
 	c->node_full = NF_RETRACT_OLDEST;
 	c->itemreply = IR_OWNER;
+	c->calendar = false;
+	c->calendar_format = CF_XCAL;
+	c->calendar_components = xstrdup("VEVENT VTODO VJOURNAL");
 }
 
 void node_config_copy(struct node_config *dst, const struct node_config *src)
@@ -105,6 +115,7 @@ void node_config_copy(struct node_config *dst, const struct node_config *src)
 	dst->title = xstrdup(src->title);
 	dst->description = xstrdup(src->description);
 	dst->payload_type = xstrdup(src->payload_type);
+	dst->calendar_components = xstrdup(src->calendar_components);
 }
 
 void node_config_free(struct node_config *c)
@@ -112,7 +123,8 @@ void node_config_free(struct node_config *c)
 	free(c->title);
 	free(c->description);
 	free(c->payload_type);
-	c->title = c->description = c->payload_type = NULL;
+	free(c->calendar_components);
+	c->title = c->description = c->payload_type = c->calendar_components = NULL;
 }
 
 static const struct field_def *find_def(const char *var)
@@ -162,6 +174,7 @@ static void format_value(const struct field_def *d, const struct node_config *c,
 		break;
 	}
 	case VK_POSITIVE: snprintf(out, n, "%" PRId64, *(const int64_t *)(base + d->offset)); break;
+	case VK_COMPONENTS: snprintf(out, n, "%s", *(char *const *)(base + d->offset)); break;
 	case VK_CHOICE:
 		if (strcmp(d->var, NODE_TYPE_VAR) == 0)
 			snprintf(out, n, "leaf");
@@ -176,6 +189,33 @@ static bool parse_value(const struct field_def *d, const struct form_field *fl, 
                         const struct node_limits *lim, struct ps_error *err)
 {
 	char *base = (char *)c;
+	if (d->kind == VK_COMPONENTS) {
+		struct buf set = BUF_INIT;
+		for (int k = 0; d->choices[k]; k++) {
+			for (size_t v = 0; v < fl->n_values; v++) {
+				if (strcmp(fl->values[v], d->choices[k]) == 0) {
+					if (set.len)
+						buf_putc(&set, ' ');
+					buf_puts(&set, d->choices[k]);
+					break;
+				}
+			}
+		}
+		for (size_t v = 0; v < fl->n_values; v++) {
+			if (choice_index(d, fl->values[v]) < 0) {
+				buf_free(&set);
+				return ps_fail(err, SC_NOT_ACCEPTABLE, PSE_NONE, "%s: '%.40s' is not VEVENT, VTODO or VJOURNAL",
+				               d->var, fl->values[v]);
+			}
+		}
+		if (!set.len) {
+			buf_free(&set);
+			return ps_fail(err, SC_NOT_ACCEPTABLE, PSE_NONE, "%s needs at least one component type", d->var);
+		}
+		free(*(char **)(base + d->offset));
+		*(char **)(base + d->offset) = buf_steal(&set);
+		return true;
+	}
 	if (fl->n_values > 1 || (d->kind != VK_TEXT && fl->n_values == 0))
 		return ps_fail(err, SC_NOT_ACCEPTABLE, PSE_NONE, "%s takes exactly one value", d->var);
 	const char *v = fl->n_values ? fl->values[0] : "";
@@ -211,6 +251,7 @@ static bool parse_value(const struct field_def *d, const struct form_field *fl, 
 			               d->var, num, lim->max_payload_size);
 		*(int64_t *)(base + d->offset) = num;
 		return true;
+	case VK_COMPONENTS: return false; /* handled above */
 	case VK_CHOICE:
 		idx = choice_index(d, v);
 		if (d->choices == access_choices && (idx < 0 || (idx == AM_PRESENCE && !(lim && lim->presence_access))))
@@ -298,8 +339,22 @@ struct form *node_config_form(const struct node_config *c, enum form_type type, 
 	for (size_t i = 0; i < N_FIELDS; i++) {
 		const struct field_def *d = &fields[i];
 		char value[64];
-		enum field_type ft = d->kind == VK_BOOL ? FT_BOOLEAN : d->kind == VK_CHOICE ? FT_LIST_SINGLE : FT_TEXT_SINGLE;
+		enum field_type ft = d->kind == VK_BOOL         ? FT_BOOLEAN
+		                     : d->kind == VK_CHOICE     ? FT_LIST_SINGLE
+		                     : d->kind == VK_COMPONENTS ? FT_LIST_MULTI
+		                                                : FT_TEXT_SINGLE;
 		struct form_field *fl = form_add_field(f, d->var, ft, d->label);
+		if (d->kind == VK_COMPONENTS) {
+			char *copy = xstrdup(*(char *const *)((const char *)c + d->offset));
+			char *save = NULL;
+			for (char *tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+				form_field_add_value(fl, tok);
+			free(copy);
+			if (type == FORM_FORM)
+				for (int k = 0; d->choices[k]; k++)
+					form_field_add_option(fl, d->choices[k]);
+			continue;
+		}
 		if (d->kind == VK_TEXT) {
 			form_field_add_value(fl, *(char *const *)((const char *)c + d->offset));
 			continue;
@@ -337,3 +392,13 @@ NAMES(notification_type_name, notification_type_parse, enum notification_type, n
 NAMES(send_last_name, send_last_parse, enum send_last, send_last_choices)
 NAMES(node_full_name, node_full_parse, enum node_full, node_full_choices)
 NAMES(itemreply_name, itemreply_parse, enum itemreply, itemreply_choices)
+NAMES(calendar_format_name, calendar_format_parse, enum calendar_format, calendar_format_choices)
+
+bool node_config_takes_component(const struct node_config *c, const char *component)
+{
+	size_t n = strlen(component);
+	for (const char *p = c->calendar_components; (p = strstr(p, component)) != NULL; p += n)
+		if ((p == c->calendar_components || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return true;
+	return false;
+}

@@ -14,6 +14,7 @@ enum notification_type { NT_HEADLINE = 0, NT_NORMAL };
 enum send_last { SL_NEVER = 0, SL_ON_SUB };
 enum node_full { NF_RETRACT_OLDEST = 0, NF_DISCARD_OLDEST, NF_REJECT };
 enum itemreply { IR_OWNER = 0, IR_PUBLISHER };
+enum calendar_format { CF_XCAL = 0, CF_JCAL };
 
 struct node_config {
 	char *title;
@@ -37,6 +38,10 @@ struct node_config {
 	enum send_last send_last;
 	enum node_full node_full;
 	enum itemreply itemreply;
+	/* calendars (x-calpubsub#...): items are calendar objects, item id = UID */
+	bool calendar;
+	enum calendar_format calendar_format;
+	char *calendar_components; /* space-separated: VEVENT VTODO VJOURNAL */
 };
 
 /* Service-wide bounds that node configurations must respect. */
@@ -72,5 +77,9 @@ const char *node_full_name(enum node_full f);
 bool node_full_parse(const char *s, enum node_full *out);
 const char *itemreply_name(enum itemreply r);
 bool itemreply_parse(const char *s, enum itemreply *out);
+const char *calendar_format_name(enum calendar_format f);
+bool calendar_format_parse(const char *s, enum calendar_format *out);
+/* Whether a calendar node takes objects of this component type. */
+bool node_config_takes_component(const struct node_config *c, const char *component);
 
 #endif

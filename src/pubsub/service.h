@@ -7,6 +7,7 @@
 
 #include "../config.h"
 #include "../form.h"
+#include "../store/calendar.h"
 #include "../store/pubsub.h"
 #include "model.h"
 #include "node_config.h"
@@ -77,6 +78,11 @@ struct publish_request {
 	int payload_elements;  /* element children of <item/> */
 	const char *body;      /* a human-readable summary for pubsub#include_body, or NULL */
 	const struct form *options; /* publish-options, or NULL */
+	/* calendar nodes: the object decoded from the payload by xmpp/ with calendar/ */
+	const char *calendar_ics;       /* canonical text, NULL when the payload is not one */
+	const char *calendar_component; /* VEVENT, VTODO, VJOURNAL */
+	int64_t range_start;
+	int64_t range_end;
 };
 /* On success *item_id is the id the item got (NULL on a transient notification-only
  * node, which keeps none). */
@@ -175,11 +181,47 @@ bool service_answer_approval(struct service *svc, const struct requester *rq, co
 /* The requester shares (or stops sharing) presence with the service. */
 bool service_presence_shared(struct service *svc, const struct requester *rq, bool shared, struct ps_error *err);
 
+/* ---- calendars ---- */
+
+/* The configuration of a live node, for xmpp/ to decide how to read a payload before
+ * publishing; *exists is false (and true returned) when there is no such node. */
+bool service_node_config(struct service *svc, const char *node, struct node_config *out, bool *exists,
+                         struct ps_error *err);
+/* The published objects of a calendar node whose occurrences may overlap [from, to),
+ * when the requester may retrieve its items; *format says how the node publishes them. */
+bool service_calendar_window(struct service *svc, const struct requester *rq, const char *node, int64_t from,
+                             int64_t to, struct calobj_row **out, size_t *n, enum calendar_format *format,
+                             struct ps_error *err);
+
+/* PostgreSQL as a live source: what an application's row of calpubsub_calendar_object
+ * becomes. The object was decoded and checked by the caller (live/ with calendar/). */
+struct ingest_object {
+	const char *node;
+	const char *uid;
+	const char *ics; /* canonical */
+	const char *component;
+	int64_t range_start;
+	int64_t range_end;
+	const char *payload; /* rendered in the node's format */
+	const char *body;
+};
+/* Publishes the object (creating the calendar with calendar.default_owner when there is
+ * none) and returns the node's payload format to use; false with err when the row
+ * cannot be taken (the reason is recorded on the row by service_ingest_refuse). */
+bool service_ingest_node(struct service *svc, const char *node, struct node_config *cfg, struct ps_error *err);
+bool service_ingest_publish(struct service *svc, const struct ingest_object *o, struct ps_error *err);
+/* The row is gone: retract its item. */
+bool service_ingest_removed(struct service *svc, const char *node, const char *uid, struct ps_error *err);
+/* Marks the row refused with a reason. */
+bool service_ingest_refuse(struct service *svc, const char *node, const char *uid, const char *problem,
+                           struct ps_error *err);
+
 /* ---- housekeeping ---- */
 
-/* A bounce of one of our notifications (XEP-0060 12.4): a cancel-type error ends the
- * subscriptions of that JID on the node. */
-void service_notification_bounced(struct service *svc, const char *from, int64_t node_id, bool permanent);
+/* Bounces of our notifications (XEP-0060 12.4) with a permanent error: the subscriptions
+ * of exactly from[i] on nodes[i] end. One statement for many, since a vanished domain
+ * bounces a whole fan-out. */
+void service_notifications_bounced(struct service *svc, const int64_t *nodes, const char *const *from, size_t n);
 /* Deletes expired items (announcing their retraction); returns the seconds until the
  * next expiry, or -1 when no item expires. */
 double service_expire_items(struct service *svc);

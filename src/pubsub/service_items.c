@@ -163,8 +163,15 @@ bool service_publish(struct service *svc, const struct requester *rq, const stru
 		service_random_id(generated);
 		id = generated;
 	}
+	if (ok && c->calendar && !pr->calendar_ics)
+		ok = ps_fail(err, SC_BAD_REQUEST, PSE_INVALID_PAYLOAD, "a calendar node takes one calendar object per item");
 	if (ok && c->persist_items)
 		ok = store_item(svc, &ctx.node, id, pr, rq->bare, err);
+	if (ok && c->calendar) {
+		enum store_result r = store_calobj_put(svc->store, ctx.node.name, id, pr->calendar_ics,
+		                                       pr->calendar_component, pr->range_start, pr->range_end);
+		ok = r == STORE_OK || store_failed(r, err);
+	}
 	if (ok && c->deliver_notifications) {
 		struct change_input ch = {.node_id = ctx.node.id, .node = ctx.node.name, .kind = CH_PUBLISH, .item_id = id,
 		                          .payload = pr->payload, .publisher = rq->bare, .body = pr->body};
@@ -319,21 +326,10 @@ double service_expire_items(struct service *svc)
 	return next;
 }
 
-void service_notification_bounced(struct service *svc, const char *from, int64_t node_id, bool permanent)
+void service_notifications_bounced(struct service *svc, const int64_t *nodes, const char *const *from, size_t n)
 {
-	if (!permanent || !from)
-		return;
-	char *jid = jid_normalize(from);
-	if (!jid)
-		return;
-	struct sub_row *subs;
-	size_t n;
-	if (store_subs_on_node(svc->store, node_id, jid, false, &subs, &n) == STORE_OK) {
-		for (size_t i = 0; i < n; i++) {
-			if (store_sub_delete(svc->store, subs[i].id) == STORE_OK)
-				log_info("subscription of %s to node '%s' ended: notifications to it bounce", jid, subs[i].node);
-		}
-		sub_rows_free(subs, n);
-	}
-	free(jid);
+	size_t deleted = 0;
+	if (store_subs_delete_pairs(svc->store, nodes, from, n, &deleted) == STORE_OK && deleted)
+		log_info("%zu subscription%s ended: notifications to %s bounce%s", deleted, deleted == 1 ? "" : "s",
+		         n == 1 ? from[0] : "them", n == 1 ? "s" : "");
 }

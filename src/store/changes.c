@@ -10,7 +10,7 @@
 #include <string.h>
 
 static const char *const kind_names[] = {"publish",      "retract",  "purge",       "delete",   "config",
-                                         "subscription", "approval", "affiliation", "last-item"};
+                                         "subscription", "approval", "affiliation", "last-item", "ingest"};
 
 const char *change_kind_name(enum change_kind k)
 {

@@ -134,7 +134,8 @@ static void on_connected(struct store *st)
 		emit(st, STORE_EV_SCHEMA_MISMATCH, detail);
 		return;
 	}
-	if (store_command(st, "listen", "LISTEN " STORE_NOTIFY_CHANNEL, 0, NULL) != STORE_OK)
+	if (store_command(st, "listen", "LISTEN " STORE_NOTIFY_CHANNEL, 0, NULL) != STORE_OK ||
+	    store_command(st, "internal", STORE_INTERNAL_SESSION, 0, NULL) != STORE_OK)
 		return; /* store_command already scheduled the retry */
 	if (st->down_reported)
 		log_info("database connection restored");
@@ -263,6 +264,7 @@ struct store *store_connect_blocking(const char *conninfo, char *err, size_t err
 	st->watched_fd = -1;
 	/* calpubsubctl's own messages say what failed; libpq's NOTICEs would only add noise */
 	PQclear(PQexec(conn, "SET client_min_messages = warning"));
+	PQclear(PQexec(conn, STORE_INTERNAL_SESSION));
 	return st;
 }
 

@@ -9,6 +9,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* calpubsub's own writes to calendar objects are published by calpubsub itself: the
+ * trigger that logs writes of other applications skips sessions marked so. */
+#define STORE_INTERNAL_SESSION "SET calpubsub.internal = 'on'"
+
 struct migration {
 	int version;
 	const char *name;

@@ -15,7 +15,7 @@
 	"deleted_at IS NOT NULL, title, description, payload_type, access_model, publish_model, max_items, " \
 	"item_expire, max_payload_size, persist_items, deliver_payloads, deliver_notifications, notify_config, " \
 	"notify_delete, notify_retract, notify_sub, subscribe, multi_subscribe, notification_type, send_last, " \
-	"node_full, itemreply"
+	"node_full, itemreply, calendar, calendar_format, calendar_components"
 
 void node_row_free(struct node_row *n)
 {
@@ -57,6 +57,9 @@ static void read_node(const PGresult *res, int r, struct node_row *n)
 	send_last_parse(PQgetvalue(res, r, 23), &c->send_last);
 	node_full_parse(PQgetvalue(res, r, 24), &c->node_full);
 	itemreply_parse(PQgetvalue(res, r, 25), &c->itemreply);
+	c->calendar = store_bool(res, r, 26);
+	calendar_format_parse(PQgetvalue(res, r, 27), &c->calendar_format);
+	c->calendar_components = store_strdup(res, r, 28);
 }
 
 static enum store_result one_node(PGresult *res, enum store_result r, struct node_row *out)
@@ -93,10 +96,11 @@ enum store_result store_node_get_by_id(struct store *st, int64_t id, struct node
 	return one_node(res, r, out);
 }
 
-/* The configuration as statement parameters $2..$22, in column order. */
+/* The configuration as statement parameters $2..$25, in column order. */
+#define N_CONFIG_PARAMS 24
 struct config_params {
 	char max_items[24], item_expire[24], max_payload[24];
-	const char *v[21];
+	const char *v[N_CONFIG_PARAMS];
 };
 
 static const char *pg_bool(bool b)
@@ -131,6 +135,9 @@ static void config_params(const struct node_config *c, struct config_params *p)
 		send_last_name(c->send_last),
 		node_full_name(c->node_full),
 		itemreply_name(c->itemreply),
+		pg_bool(c->calendar),
+		calendar_format_name(c->calendar_format),
+		c->calendar_components,
 	};
 	memcpy(p->v, v, sizeof(v));
 }
@@ -140,27 +147,27 @@ static void config_params(const struct node_config *c, struct config_params *p)
 	"max_items = $7, item_expire = $8, max_payload_size = $9, persist_items = $10, deliver_payloads = $11, " \
 	"deliver_notifications = $12, notify_config = $13, notify_delete = $14, notify_retract = $15, " \
 	"notify_sub = $16, subscribe = $17, multi_subscribe = $18, notification_type = $19, send_last = $20, " \
-	"node_full = $21, itemreply = $22"
+	"node_full = $21, itemreply = $22, calendar = $23, calendar_format = $24, calendar_components = $25"
 
 enum store_result store_node_create(struct store *st, const char *name, const char *creator,
                                     const struct node_config *cfg, int64_t *id)
 {
 	struct config_params cp = {0};
 	config_params(cfg, &cp);
-	const char *p[23];
+	const char *p[N_CONFIG_PARAMS + 2];
 	p[0] = name;
 	memcpy(p + 1, cp.v, sizeof(cp.v));
-	p[22] = creator;
+	p[N_CONFIG_PARAMS + 1] = creator;
 	enum store_result r;
 	PGresult *res = store_query(st, "node_create",
 	                            "INSERT INTO calpubsub_node (name, title, description, payload_type, access_model, "
 	                            "publish_model, max_items, item_expire, max_payload_size, persist_items, "
 	                            "deliver_payloads, deliver_notifications, notify_config, notify_delete, "
 	                            "notify_retract, notify_sub, subscribe, multi_subscribe, notification_type, "
-	                            "send_last, node_full, itemreply, creator) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
-	                            "$9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) "
-	                            "RETURNING id",
-	                            23, p, &r);
+	                            "send_last, node_full, itemreply, calendar, calendar_format, calendar_components, "
+	                            "creator) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, "
+	                            "$16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26) RETURNING id",
+	                            N_CONFIG_PARAMS + 2, p, &r);
 	if (!res)
 		return r;
 	*id = store_int(res, 0, 0);
@@ -176,10 +183,11 @@ enum store_result store_node_configure(struct store *st, int64_t id, const struc
 	config_params(cfg, &cp);
 	char ids[24];
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
-	const char *p[22];
+	const char *p[N_CONFIG_PARAMS + 1];
 	p[0] = ids;
 	memcpy(p + 1, cp.v, sizeof(cp.v));
-	return store_command(st, "node_configure", "UPDATE calpubsub_node SET " CONFIG_SET " WHERE id = $1", 22, p);
+	return store_command(st, "node_configure", "UPDATE calpubsub_node SET " CONFIG_SET " WHERE id = $1",
+	                     N_CONFIG_PARAMS + 1, p);
 }
 
 static enum store_result by_id(struct store *st, const char *label, const char *sql, int64_t id)
@@ -196,6 +204,12 @@ enum store_result store_node_mark_deleted(struct store *st, int64_t id)
 	if (r != STORE_OK)
 		return r;
 	r = by_id(st, "node_delete_items", "DELETE FROM calpubsub_item WHERE node_id = $1", id);
+	if (r != STORE_OK)
+		return r;
+	/* calendar objects that never became items (pending or refused rows) go too */
+	r = by_id(st, "node_delete_calendar_objects",
+	          "DELETE FROM calpubsub_calendar_object WHERE node_name = (SELECT name FROM calpubsub_node WHERE id = $1)",
+	          id);
 	if (r != STORE_OK)
 		return r;
 	return by_id(st, "node_delete_affiliations", "DELETE FROM calpubsub_affiliation WHERE node_id = $1", id);

@@ -101,10 +101,14 @@ enum store_result store_sub_delete(struct store *st, int64_t id);
 enum store_result store_subs_delete_bare(struct store *st, int64_t node_id, const char *bare_jid,
                                          struct sub_row **removed, size_t *n);
 enum store_result store_sub_count(struct store *st, int64_t node_id, int64_t *n);
+/* Removes the subscriptions of exactly jids[i] on nodes[i], for all i, in one statement. */
+enum store_result store_subs_delete_pairs(struct store *st, const int64_t *nodes, const char *const *jids, size_t n,
+                                          size_t *deleted);
 /* The fan-out's page: subscriptions in the given states with JID > after_jid (NULL: from
- * the start), ordered by (jid, id), at most limit rows. */
+ * the start) that existed before change change_id, ordered by (jid, id), at most limit
+ * rows. */
 enum store_result store_subs_page(struct store *st, int64_t node_id, unsigned states, const char *after_jid,
-                                  int limit, struct sub_row **out, size_t *n);
+                                  int64_t change_id, int limit, struct sub_row **out, size_t *n);
 
 /* ---- items ---- */
 
@@ -171,6 +175,7 @@ enum change_kind {
 	CH_APPROVAL,     /* a subscription waits for approval: ask the owners */
 	CH_AFFILIATION,  /* an affiliation changed: tell the entity (target) */
 	CH_LAST_ITEM,    /* the last published item, to one new subscriber (target) */
+	CH_INGEST,       /* an application wrote calendar object item_id of node: publish it */
 };
 const char *change_kind_name(enum change_kind k);
 

@@ -216,7 +216,8 @@ enum store_result store_sub_insert(struct store *st, int64_t node_id, const char
 	enum store_result r;
 	PGresult *res = store_query(st, "sub_insert",
 	                            "INSERT INTO calpubsub_subscription (node_id, jid, bare_jid, subid, state, deliver, "
-	                            "include_body) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+	                            "include_body, since_change) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+	                            "calpubsub_change_position()) RETURNING id",
 	                            7, p, &r);
 	if (!res)
 		return r;
@@ -258,6 +259,39 @@ enum store_result store_subs_delete_bare(struct store *st, int64_t node_id, cons
 	return read_subs(res, r, removed, n);
 }
 
+enum store_result store_subs_delete_pairs(struct store *st, const int64_t *nodes, const char *const *jids, size_t n,
+                                          size_t *deleted)
+{
+	struct buf node_list = BUF_INIT, jid_list = BUF_INIT;
+	buf_putc(&node_list, '{');
+	buf_putc(&jid_list, '{');
+	for (size_t i = 0; i < n; i++) {
+		buf_printf(&node_list, "%s%" PRId64, i ? "," : "", nodes[i]);
+		buf_puts(&jid_list, i ? ",\"" : "\"");
+		for (const char *c = jids[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				buf_putc(&jid_list, '\\');
+			buf_putc(&jid_list, *c);
+		}
+		buf_putc(&jid_list, '"');
+	}
+	buf_putc(&node_list, '}');
+	buf_putc(&jid_list, '}');
+	const char *p[] = {node_list.data, jid_list.data};
+	enum store_result r;
+	PGresult *res = store_query(st, "subs_delete_pairs",
+	                            "DELETE FROM calpubsub_subscription s USING unnest($1::bigint[], $2::text[]) AS b(node, jid) "
+	                            "WHERE s.node_id = b.node AND s.jid = b.jid",
+	                            2, p, &r);
+	buf_free(&node_list);
+	buf_free(&jid_list);
+	if (!res)
+		return r;
+	*deleted = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return STORE_OK;
+}
+
 enum store_result store_sub_count(struct store *st, int64_t node_id, int64_t *n)
 {
 	char ids[24];
@@ -275,20 +309,21 @@ enum store_result store_sub_count(struct store *st, int64_t node_id, int64_t *n)
 }
 
 enum store_result store_subs_page(struct store *st, int64_t node_id, unsigned states, const char *after_jid,
-                                  int limit, struct sub_row **out, size_t *n)
+                                  int64_t change_id, int limit, struct sub_row **out, size_t *n)
 {
-	char ids[24], lim[16], st_list[64];
+	char ids[24], lim[16], st_list[64], change[24];
 	int_param(ids, sizeof(ids), node_id);
+	int_param(change, sizeof(change), change_id);
 	snprintf(lim, sizeof(lim), "%d", limit);
 	states_param(states, st_list, sizeof(st_list));
-	const char *p[] = {ids, after_jid ? after_jid : "", lim, st_list};
+	const char *p[] = {ids, after_jid ? after_jid : "", lim, st_list, change};
 	enum store_result r;
 	/* The node is not joined: a deleted node's subscriptions are still paged. */
 	PGresult *res = store_query(st, "subs_page",
 	                            "SELECT s.id, s.node_id, NULL, s.jid, s.subid, s.state, s.deliver, s.include_body "
 	                            "FROM calpubsub_subscription s WHERE s.node_id = $1 AND s.jid > $2 "
-	                            "AND s.state = ANY ($4::text[]) ORDER BY s.jid, s.id LIMIT $3",
-	                            4, p, &r);
+	                            "AND s.state = ANY ($4::text[]) AND s.since_change < $5 ORDER BY s.jid, s.id LIMIT $3",
+	                            5, p, &r);
 	return read_subs(res, r, out, n);
 }
 

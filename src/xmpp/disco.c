@@ -3,6 +3,7 @@
 #include "handlers.h"
 
 #include "../log.h"
+#include "calendar_wire.h"
 #include "wire.h"
 
 #include <stdlib.h>
@@ -58,6 +59,8 @@ static void node_info(struct iq *iq, const char *node)
 	if (ni.node.cfg.title[0])
 		xml_attr(&b, "name", ni.node.cfg.title);
 	buf_puts(&b, "/><feature var='" NS_PUBSUB "'/>");
+	if (ni.node.cfg.calendar)
+		buf_puts(&b, "<feature var='" NS_CALENDAR_FEATURE "'/>");
 	struct form *meta = service_meta_form(&ni);
 	wire_write_form(&b, meta);
 	form_free(meta);

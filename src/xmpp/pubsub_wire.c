@@ -4,6 +4,7 @@
 #include "handlers.h"
 
 #include "../log.h"
+#include "calendar_wire.h"
 #include "wire.h"
 
 #include <stdio.h>
@@ -220,6 +221,8 @@ static void do_items(struct iq *iq, struct action *a, const struct requester *rq
 	xmpp_stanza_t *set = a->rsm ? a->rsm : wire_child(a->el, "set", NS_RSM);
 	if (a->companion)
 		return iq_error(iq, SC_BAD_REQUEST, NULL, "unexpected element beside <items/>");
+	if (calendar_items_query(the_wire.svc, iq, a->el, router_config(the_wire.router)->max_reply_items))
+		return;
 	size_t n_ids = 0;
 	for (xmpp_stanza_t *c = stanza_first_element(a->el); c; c = stanza_next_element(c))
 		if (is(c, "item"))
@@ -392,7 +395,10 @@ static void do_publish(struct iq *iq, struct action *a, const struct requester *
 		}
 	}
 	char *id = NULL;
-	bool ok = service_publish(the_wire.svc, rq, &pr, &id, &err);
+	struct calendar_publish cal;
+	bool ok = calendar_prepare_publish(the_wire.svc, &pr, tree, &cal, &err) &&
+	          service_publish(the_wire.svc, rq, &pr, &id, &err);
+	calendar_publish_free(&cal);
 	xml_free(tree);
 	free(payload);
 	free(body);

@@ -1,0 +1,79 @@
+/* calendar.h: storage of calendar objects (calpubsub_calendar_object) beside the items
+ * that publish them, and the set-based import that turns a whole file into one
+ * transaction of inserts, updates, retractions and change-log rows. */
+#ifndef CALPUBSUB_STORE_CALENDAR_H
+#define CALPUBSUB_STORE_CALENDAR_H
+
+#include "store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum calobj_state { CALOBJ_PENDING = 0, CALOBJ_PUBLISHED, CALOBJ_INVALID };
+
+struct calobj_row {
+	char *node;
+	char *uid;
+	char *ics;
+	char *component;
+	int64_t range_start; /* seconds since 1970, UTC */
+	int64_t range_end;
+	enum calobj_state state;
+	char *problem;
+};
+void calobj_rows_free(struct calobj_row *r, size_t n);
+void calobj_row_clear(struct calobj_row *r);
+
+/* Stores an object as published (inside the caller's transaction). */
+enum store_result store_calobj_put(struct store *st, const char *node, const char *uid, const char *ics,
+                                   const char *component, int64_t range_start, int64_t range_end);
+enum store_result store_calobj_delete(struct store *st, const char *node, const char *uid);
+/* Records why an application's row could not be published. */
+enum store_result store_calobj_refuse(struct store *st, const char *node, const char *uid, const char *problem);
+/* Published objects of a node whose occurrences may overlap [from, to). */
+enum store_result store_calobj_window(struct store *st, const char *node, int64_t from, int64_t to,
+                                      struct calobj_row **out, size_t *n);
+/* Every published object of a node, by UID. */
+enum store_result store_calobj_all(struct store *st, const char *node, struct calobj_row **out, size_t *n);
+
+/* ---- import ---- */
+
+struct import_object {
+	const char *uid;
+	const char *component;
+	const char *ics;
+	int64_t range_start;
+	int64_t range_end;
+};
+
+struct import_diff {
+	char **added;   /* UIDs not in the calendar yet */
+	size_t n_added;
+	char **changed; /* UIDs whose text differs */
+	size_t n_changed;
+	char **removed; /* UIDs of the calendar missing from the file */
+	size_t n_removed;
+	size_t n_unchanged;
+};
+void import_diff_free(struct import_diff *d);
+
+/* Stages the file's objects (COPY), inside the caller's transaction. */
+enum store_result store_import_stage(struct store *st, const struct import_object *objs, size_t n, char *err,
+                                     size_t errlen);
+/* Compares the staged objects with the node's. */
+enum store_result store_import_diff(struct store *st, const char *node, struct import_diff *out);
+/* The published payload of one object. */
+struct import_payload {
+	const char *uid;
+	const char *payload;
+	const char *body;
+};
+/* Applies the difference: objects and items of added and changed UIDs (with their
+ * payloads), retraction of removed ones (when `retract` is set), and one change-log row
+ * per notification; then commits. */
+enum store_result store_import_apply(struct store *st, int64_t node_id, const char *node, const char *publisher,
+                                     const struct import_payload *payloads, size_t n_payloads, bool retract,
+                                     bool notify_retract, int64_t max_payload, char *err, size_t errlen);
+
+#endif

@@ -20,14 +20,16 @@ USERS = ("alice", "bob", "carol", "dave", "eve", "frank", "admin")
 
 
 class S:
-    """Clients shared by the tests of this file."""
+    """Clients shared by the tests of this file, one set per environment (XMPP server)."""
 
 
 async def clients(env):
-    if not hasattr(S, "alice"):
+    s = getattr(env, "pubsub_clients", None)
+    if s is None:
+        s = env.pubsub_clients = S()
         for u in USERS:
-            setattr(S, u, await env.client(u))
-    return S
+            setattr(s, u, await env.client(u))
+    return s
 
 
 def subscription_event(s, node):
@@ -490,7 +492,7 @@ async def service_payload_limit(env):
 
 
 def main():
-    tap.run(lambda: environment(users=USERS))
+    tap.run(lambda server: environment(server=server, users=USERS))
 
 
 if __name__ == "__main__":

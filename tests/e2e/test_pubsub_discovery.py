@@ -64,14 +64,16 @@ OTHER_FEATURES = {"http://jabber.org/protocol/disco#info", "http://jabber.org/pr
 
 
 class S:
-    """Clients shared by the tests of this file."""
+    """Clients shared by the tests of this file, one set per environment (XMPP server)."""
 
 
 async def clients(env):
-    if not hasattr(S, "alice"):
+    s = getattr(env, "pubsub_clients", None)
+    if s is None:
+        s = env.pubsub_clients = S()
         for u in USERS:
-            setattr(S, u, await env.client(u))
-    return S
+            setattr(s, u, await env.client(u))
+    return s
 
 
 async def disco_items(c, node=None):
@@ -277,7 +279,7 @@ async def subscribe_path_uses_indexes(env):
 
 
 def main():
-    tap.run(lambda: environment(users=USERS))
+    tap.run(lambda server: environment(server=server, users=USERS))
 
 
 if __name__ == "__main__":

@@ -36,16 +36,18 @@ HOSTILE_IDS = [
 
 
 class S:
-    """Clients shared by the tests of this file."""
+    """Clients shared by the tests of this file, one set per environment (XMPP server)."""
 
 
 async def clients(env):
-    if not hasattr(S, "alice"):
+    s = getattr(env, "pubsub_clients", None)
+    if s is None:
+        s = env.pubsub_clients = S()
         for u in USERS:
-            setattr(S, u, await env.client(u))
-        S.barrier = Barrier(S.alice)
-        await S.barrier.setup()
-    return S
+            setattr(s, u, await env.client(u))
+        s.barrier = Barrier(s.alice)
+        await s.barrier.setup()
+    return s
 
 
 def db_counts(env):
@@ -365,7 +367,7 @@ async def wait_a_bit():
 
 
 def main():
-    tap.run(lambda: environment(users=USERS))
+    tap.run(lambda server: environment(server=server, users=USERS))
 
 
 if __name__ == "__main__":

@@ -20,20 +20,22 @@ USERS = ("alice", "bob", "carol", "dave", "eve", "admin")
 
 
 class S:
-    """Clients shared by the tests of this file."""
+    """Clients shared by the tests of this file, one set per environment (XMPP server)."""
 
 
 async def clients(env):
-    if not hasattr(S, "alice"):
-        S.alice = await env.client("alice")  # owner
-        S.bob = await env.client("bob")      # publisher, second owner
-        S.carol = await env.client("carol")  # subscriber
-        S.dave = await env.client("dave")    # subscriber
-        S.eve = await env.client("eve")      # the outcast
-        S.admin = await env.client("admin")  # service admin
-        S.barrier = Barrier(S.alice)
-        await S.barrier.setup()
-    return S
+    s = getattr(env, "pubsub_clients", None)
+    if s is None:
+        s = env.pubsub_clients = S()
+        s.alice = await env.client("alice")  # owner
+        s.bob = await env.client("bob")      # publisher, second owner
+        s.carol = await env.client("carol")  # subscriber
+        s.dave = await env.client("dave")    # subscriber
+        s.eve = await env.client("eve")      # the outcast
+        s.admin = await env.client("admin")  # service admin
+        s.barrier = Barrier(s.alice)
+        await s.barrier.setup()
+    return s
 
 
 def subscription_event(s, node):
@@ -447,7 +449,7 @@ async def admins_act_as_owners(env):
 
 
 def main():
-    tap.run(lambda: environment(users=USERS))
+    tap.run(lambda server: environment(server=server, users=USERS))
 
 
 if __name__ == "__main__":

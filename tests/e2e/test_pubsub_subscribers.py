@@ -20,18 +20,20 @@ USERS = ("alice", "bob", "carol", "dave", "eve", "admin")
 
 
 class S:
-    """Clients shared by the tests of this file."""
+    """Clients shared by the tests of this file, one set per environment (XMPP server)."""
 
 
 async def clients(env):
-    if not hasattr(S, "alice"):
-        S.alice = await env.client("alice")            # owner of the nodes
-        S.carol = await env.client("carol", "phone")   # subscriber
-        S.carol2 = await env.client("carol", "laptop")  # the same subscriber, another resource
-        S.dave = await env.client("dave")              # another subscriber
-        S.barrier = Barrier(S.alice)
-        await S.barrier.setup()
-    return S
+    s = getattr(env, "pubsub_clients", None)
+    if s is None:
+        s = env.pubsub_clients = S()
+        s.alice = await env.client("alice")            # owner of the nodes
+        s.carol = await env.client("carol", "phone")   # subscriber
+        s.carol2 = await env.client("carol", "laptop")  # the same subscriber, another resource
+        s.dave = await env.client("dave")              # another subscriber
+        s.barrier = Barrier(s.alice)
+        await s.barrier.setup()
+    return s
 
 
 @tap.test
@@ -407,7 +409,7 @@ async def own_subscriptions_and_affiliations(env):
 
 
 def main():
-    tap.run(lambda: environment(users=USERS))
+    tap.run(lambda server: environment(server=server, users=USERS))
 
 
 if __name__ == "__main__":

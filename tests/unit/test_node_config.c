@@ -443,9 +443,15 @@ static void test_forms(void)
 		{"pubsub#publish_node_full", "list-single", "retract-oldest"},
 		{"pubsub#itemreply", "list-single", "owner"},
 		{"x-calpubsub#multi_subscribe", "boolean", "false"},
+		{"x-calpubsub#calendar", "boolean", "false"},
+		{"x-calpubsub#calendar_format", "list-single", "xcal"},
 	};
 	size_t n_expect = sizeof(expect) / sizeof(expect[0]);
-	is_int(f->n_fields, n_expect + 1, "the form has FORM_TYPE and %zu fields", n_expect);
+	is_int(f->n_fields, n_expect + 2, "the form has FORM_TYPE, %zu fields and the calendar components", n_expect);
+	const struct form_field *comps = field(f, "x-calpubsub#calendar_components");
+	ok(comps && comps->type == FT_LIST_MULTI && comps->n_values == 3 && comps->n_options == 3 &&
+	       strcmp(comps->values[0], "VEVENT") == 0,
+	   "calendar components: a list-multi of VEVENT, VTODO, VJOURNAL");
 	for (size_t i = 0; i < n_expect; i++) {
 		const struct form_field *fl = field(f, expect[i][0]);
 		if (!ok(fl != NULL, "%s is in the form", expect[i][0]))

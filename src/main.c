@@ -191,9 +191,12 @@ static void on_store_notify(const char *payload, void *arg)
 static void on_link_state(bool online, void *arg)
 {
 	struct daemon *d = arg;
+	/* multicast first: its probes cancelled below must see that the connection they were
+	 * for is gone, or they send the next probe into it and that request, never answered,
+	 * is dropped with its argument at shutdown (LeakSanitizer) */
+	multicast_link_state(d->multicast, online);
 	if (!online)
 		router_cancel_requests(d->router);
-	multicast_link_state(d->multicast, online);
 	fanout_link_state(d->fanout, online);
 }
 
@@ -336,6 +339,10 @@ int main(int argc, char **argv)
 	loop_run(1000);
 
 	loop_timer_stop(&d.expiry_timer);
+	/* requests still waiting for an answer (a shutdown that never saw the link go down)
+	 * hand their arguments back before their owners go */
+	multicast_link_state(d.multicast, false);
+	router_cancel_requests(d.router);
 	fanout_free(d.fanout);
 	ingest_free(d.ingest);
 	multicast_free(d.multicast);

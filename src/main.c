@@ -343,11 +343,15 @@ int main(int argc, char **argv)
 	 * hand their arguments back before their owners go */
 	multicast_link_state(d.multicast, false);
 	router_cancel_requests(d.router);
+	/* The link goes first: releasing a connection libstrophe still counts as open reports
+	 * the disconnect, which fails the outstanding syncs into the fan-out (on_synced) and
+	 * tells on_link_state; both must still exist (valgrind saw on_synced read a freed
+	 * fan-out when the link was freed last). */
+	link_free(d.link);
 	fanout_free(d.fanout);
 	ingest_free(d.ingest);
 	multicast_free(d.multicast);
 	router_free(d.router);
-	link_free(d.link);
 	service_free(d.svc);
 	store_free(d.store);
 	loop_free();

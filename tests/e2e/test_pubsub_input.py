@@ -14,7 +14,8 @@ from harness import environment  # noqa: E402
 from pubsub_lib import (FORM_NODE_CONFIG, FORM_PUBLISH_OPTIONS, FORM_SUB_OPTIONS, NS_EVENT, NS_INFO,  # noqa: E402
                         NS_ITEMS, NS_OWNER, NS_PS, NS_RSM, Barrier, attr, configure, create, err, event_kind, form,
                         get_affiliations, get_config, get_items, item_ids, jid, mark, messages, notified_items, ok,
-                        payload, ps, publish, retract, set_affiliations, show, subscribe, uid, wait_msg)
+                        payload, ps, publish, retract, service_ready, set_affiliations, show, subscribe, uid,
+                        wait_msg)
 
 USERS = ("alice", "bob", "carol", "admin")  # bob stays unsubscribed
 
@@ -359,6 +360,31 @@ async def bad_addresses_and_owners(env):
         await wait_a_bit()
     assert await gone(), "the bouncing subscription ended"
     assert not messages(s.admin, lambda x: event_kind(x, node), m)
+
+
+@tap.test
+async def sigterm_with_unconfirmed_notifications(env):
+    """SIGTERM while the XMPP server hangs with notifications unconfirmed: calpubsub still exits 0, cleanly"""
+    s = await clients(env)
+    node = uid()
+    await create(s.alice, node)
+    ok(await subscribe(s.carol, node))
+    await s.barrier.wait(s.carol)
+    env.server.freeze()
+    try:
+        # a change written straight into the log: the fan-out sends its notification and a
+        # sync that the frozen server never answers
+        env.postgres.psql("SELECT calpubsub_log_change(id, name, 'publish', 'frozen', NULL, NULL, NULL, NULL, NULL, "
+                          "NULL, NULL, NULL, NULL) FROM calpubsub_node WHERE name = '%s'" % node)
+        await wait_a_bit()
+        rc = env.calpubsub.stop()  # the stream close is never answered: the shutdown times out
+    finally:
+        env.server.thaw()
+    assert rc == 0, "calpubsub exited with %s" % rc
+    problems = [p for p in env.final_check() if "calpubsub.log" in p and env.calpubsub.log in p]
+    assert not problems, "\n".join(problems)
+    env.calpubsub.start()
+    await service_ready(s.carol)
 
 
 async def wait_a_bit():

@@ -23,6 +23,14 @@ from slixmpp.xmlstream import register_stanza_plugin  # noqa: F401  (re-exported
 SRCDIR = os.environ.get("CALPUBSUB_SRCDIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 CALPUBSUB_BIN = os.environ.get("CALPUBSUB_BIN", "calpubsub")
 CALPUBSUBCTL_BIN = os.environ.get("CALPUBSUBCTL_BIN", "calpubsubctl")
+
+
+def built_with_sanitizers(program=CALPUBSUBCTL_BIN):
+    """True when the program under test links AddressSanitizer, which reserves terabytes of
+    address space for its shadow memory and so cannot run under an address-space limit."""
+    path = shutil.which(program) or program
+    out = subprocess.run(["ldd", path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    return "libasan" in out.stdout
 # Optional wrapper for the daemon, e.g. "valgrind --error-exitcode=99 --leak-check=full"
 WRAPPER = os.environ.get("CALPUBSUB_WRAPPER", "").split()
 PG_BINDIR = os.environ.get("PG_BINDIR", "/usr/lib/postgresql/15/bin")

@@ -532,6 +532,9 @@ static bool fanout_hook(void *arg)
 		return false;
 	if (!f->loaded && !load_cursor(f))
 		return false;
+	/* The link's hook runs before this one: it has already written out what was queued
+	 * and chosen its poll events for this round. */
+	unsigned long long queued_before = link_sent_bytes(f->link);
 	uint64_t now = loop_now_ms();
 	if (now - f->last_prune_ms >= PRUNE_EVERY_MS) {
 		f->last_prune_ms = now;
@@ -571,5 +574,7 @@ static bool fanout_hook(void *arg)
 	if ((f->sent_since_sync && (f->idle || now - f->last_sync_ms >= SYNC_EVERY_MS)) ||
 	    (f->idle && f->change != f->saved_change && !f->sent_since_sync && now - f->last_sync_ms >= SYNC_EVERY_MS))
 		checkpoint(f);
-	return more;
+	/* What this round queued goes out in the next one (busy: poll does not wait), not
+	 * when poll next wakes up for something else, up to a second later. */
+	return more || link_sent_bytes(f->link) != queued_before;
 }

@@ -190,7 +190,7 @@ Component "{component}"
         """The page's URL on this Prosody, with query parameters."""
         url = "http://127.0.0.1:%d%s" % (self.http_port, WEB_PATH)
         if query:
-            url += "?" + urllib.parse.urlencode(query)
+            url += "?" + urllib.parse.urlencode(query, safe="@")
         return url
 
     def bosh_url(self):

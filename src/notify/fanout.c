@@ -574,7 +574,9 @@ static bool fanout_hook(void *arg)
 	if ((f->sent_since_sync && (f->idle || now - f->last_sync_ms >= SYNC_EVERY_MS)) ||
 	    (f->idle && f->change != f->saved_change && !f->sent_since_sync && now - f->last_sync_ms >= SYNC_EVERY_MS))
 		checkpoint(f);
-	/* What this round queued goes out in the next one (busy: poll does not wait), not
-	 * when poll next wakes up for something else, up to a second later. */
-	return more || link_sent_bytes(f->link) != queued_before;
+	/* Done for now, with output queued after the link's hook has chosen its poll events:
+	 * one more turn (busy: poll does not wait) writes it out, instead of poll waiting for
+	 * something else to happen, up to a second. While more work waits for the server's
+	 * confirmations, those wake the loop as before. */
+	return more || (f->idle && link_sent_bytes(f->link) != queued_before);
 }

@@ -21,7 +21,6 @@ const NS = {
     DISCO_ITEMS: 'http://jabber.org/protocol/disco#items',
     PUBSUB: 'http://jabber.org/protocol/pubsub',
     PUBSUB_EVENT: 'http://jabber.org/protocol/pubsub#event',
-    PUBSUB_ERRORS: 'http://jabber.org/protocol/pubsub#errors',
     STANZAS: 'urn:ietf:params:xml:ns:xmpp-stanzas',
     DATA_FORMS: 'jabber:x:data',
     RSM: 'http://jabber.org/protocol/rsm',
@@ -64,6 +63,7 @@ const state = {
     queryGeneration: 0,   // answers to older queries (previous week, older connection) are dropped
     refreshing: false,
     refreshAgain: false,
+    readFailed: false,    // the last read failed: its error is on the page
     seenNotifications: new Set(), // notification ids: a redelivered one is ignored
     flash: new Set(),     // uids pushed since the last read, highlighted when drawn
 };
@@ -527,12 +527,15 @@ async function queryWeek() {
         reply = await sendIQ(conn, iq);
     } catch (err) {
         if (generation === state.queryGeneration && conn === state.conn) {
+            state.readFailed = true;
             showError(describeNodeError('read', node, err));
         }
         return;
     }
     // A newer query (another week, another calendar, a new connection) wins.
     if (generation !== state.queryGeneration || conn !== state.conn || node !== state.node) return;
+    if (state.readFailed) showError('');
+    state.readFailed = false;
     state.occurrences = parseOccurrences(reply);
     document.body.dataset.stale = 'false';
     // calpubsub caps a reply (pubsub.max_reply_items) and then says so with an RSM set.
@@ -562,13 +565,21 @@ function parseOccurrences(reply) {
     return out;
 }
 
+// A property of a component (its own, not those of its VALARMs): <properties><NAME>.
+function xcalProp(component, name) {
+    const props = directChildren(component, NS.XCAL, 'properties')[0];
+    return directChildren(props, NS.XCAL, name)[0];
+}
+
+// A property's value(s) as text: every child but <parameters>, joined.
+function xcalText(component, name) {
+    const p = xcalProp(component, name);
+    return p ? Array.from(p.children).filter((c) => c.localName !== 'parameters').map((c) => c.textContent).join(', ') : '';
+}
+
 function parseEvent(vevent) {
-    const props = directChildren(vevent, NS.XCAL, 'properties')[0];
-    const prop = (name) => directChildren(props, NS.XCAL, name)[0];
-    const text = (name) => {
-        const p = prop(name);
-        return p ? Array.from(p.children).filter((c) => c.localName !== 'parameters').map((c) => c.textContent).join(', ') : '';
-    };
+    const prop = (name) => xcalProp(vevent, name);
+    const text = (name) => xcalText(vevent, name);
     const start = xcalTime(prop('dtstart'));
     if (!start) return null;
     let end = xcalTime(prop('dtend'));
@@ -692,10 +703,12 @@ function onNodeEvent(el) {
     }
 }
 
+// The summary of a pushed object: of its first event, task or journal entry.
 function summaryOfItem(item, uid) {
-    const vevent = item.getElementsByTagNameNS(NS.XCAL, 'vevent')[0] || item.getElementsByTagNameNS(NS.XCAL, 'vtodo')[0];
-    const occ = vevent && parseEvent(vevent);
-    return occ ? '"' + occ.summary + '"' : uid;
+    const component = ['vevent', 'vtodo', 'vjournal']
+        .map((name) => item.getElementsByTagNameNS(NS.XCAL, name)[0]).find(Boolean);
+    const summary = component && xcalText(component, 'summary');
+    return summary ? '"' + summary + '"' : uid;
 }
 
 function describeUid(uid) {
@@ -886,6 +899,7 @@ function parseDayParam(text) {
 function showWeek(from) {
     state.from = from;
     state.occurrences = [];
+    state.queryGeneration += 1; // a read of the previous week still under way is dropped
     const url = new URL(window.location.href);
     url.searchParams.set('from', isoDay(from));
     window.history.replaceState(null, '', url);

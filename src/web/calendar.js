@@ -418,10 +418,14 @@ function formValues(el) {
 }
 
 // Opens a calendar: subscribe first, then read the week, so that no change falls
-// between the two (a change that arrives during the read just reads it again).
+// between the two (a change that arrives during the read just reads it again). After
+// a reconnect it is the same calendar: what is shown stays until the new read.
 async function openCalendar(conn, node) {
-    state.node = node;
-    state.occurrences = [];
+    if (node !== state.node) {
+        state.node = node;
+        state.occurrences = [];
+        state.queryGeneration += 1; // a read of the previous calendar still under way is dropped
+    }
     state.subscription = '';
     renderCalendars();
     renderAgenda();

@@ -308,6 +308,10 @@ async def server_down_and_back(env):
     env.prosody.start()
     _, took = await b.wait_status("online", "the reconnected state", 20, "Connected as bob@")
     tap.diag("online again %.2f s after Prosody started" % took)
+    # the page subscribes again after every connect; the week stays on the page meanwhile
+    assert events_on(await b.js(AGENDA_JS), "2026-12-12", "Published as xCal")
+    await b.wait("document.getElementById('subscription').textContent", "the subscription again", 10,
+                 lambda t: t.startswith("Subscribed"))
     # calpubsub reconnects to Prosody on its own; wait for it, then a change must show
     await env.calpubsub.async_wait_log(r"connected to 127\.0\.0\.1:\d+ as ", 10, since=mark)
     ics = ics_event("after@web", "20261213T170000Z", "After the restart").replace("'", "''")

@@ -222,6 +222,7 @@ async def week_in_browser_time_zone(env):
     # all-day events come first in a day
     assert agenda["2026-12-09"][0].startswith("All day"), agenda["2026-12-09"]
     assert "America/New_York" in await b.js("document.getElementById('timezone').textContent")
+    assert await b.js("document.compatMode") == "CSS1Compat"  # standards mode, not quirks
     # the subscription is bob's bare JID's, as calpubsub sees it
     subs = env.postgres.psql("SELECT s.jid FROM calpubsub_subscription s JOIN calpubsub_node n ON n.id = s.node_id "
                              "WHERE n.name = 'team'")

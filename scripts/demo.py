@@ -33,16 +33,16 @@ calpubsub is running.
   logs          {log}
                 {prosody_log}
 Press Ctrl-C to stop calpubsub, Prosody and PostgreSQL.
-""".format(c2s=env.prosody.c2s_port, comp=env.prosody.component_port, component=harness.COMPONENT,
+""".format(c2s=env.server.c2s_port, comp=env.server.component_port, component=harness.COMPONENT,
            users=", ".join("%s@%s" % (u, harness.DOMAIN) for u in USERS), password=harness.PASSWORD,
-           domain=harness.DOMAIN, conninfo=env.postgres.conninfo(), log=d.log, prosody_log=env.prosody.log,
-           web=web_url(env), bosh=env.prosody.bosh_url()))
+           domain=harness.DOMAIN, conninfo=env.postgres.conninfo(), log=d.log, prosody_log=env.server.log,
+           web=web_url(env), bosh=env.server.bosh_url()))
 
 
 def web_url(env):
-    if not env.prosody.web_dir:
+    if not getattr(env.server, "web_dir", ""):
         return "not served (CALPUBSUB_WEB_DIR is not set: run scripts/demo.sh)"
-    return env.prosody.web_url(jid="bob@" + harness.DOMAIN, node="team")
+    return env.server.web_url(jid="bob@" + harness.DOMAIN, node="team")
 
 
 NS_EVENT = "http://jabber.org/protocol/pubsub#event"

@@ -11,7 +11,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="gcc make autoconf automake pkgconf libc6-dev \
 libstrophe-dev libpq-dev libical-dev libjansson-dev libconfig-dev"
 RUN="postgresql prosody python3 python3-slixmpp"
-TEST="cppcheck valgrind python3-recurring-ical-events chromium"
+TEST="cppcheck valgrind python3-recurring-ical-events ejabberd chromium"
 # Node.js and npm: machines that have a node of their own keep it.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || BUILD="$BUILD nodejs npm"
 
@@ -62,7 +62,7 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
 # The packages' own system services are not ours: stop them so that nothing but the
 # private, loopback-only instances run (a container has no init to start them anyway).
-for svc in prosody postgresql; do
+for svc in prosody postgresql ejabberd; do
 	if command -v service >/dev/null 2>&1; then
 		service "$svc" stop >/dev/null 2>&1 || true
 	fi

@@ -27,6 +27,7 @@ enum key_type {
 	KT_CREATE,      /* everyone|local|admins or a list of domains */
 	KT_COUNT,       /* positive integer */
 	KT_BARE_JID,    /* one bare JID */
+	KT_BOOL,        /* true or false */
 };
 
 struct key_spec {
@@ -50,6 +51,7 @@ static const struct key_spec keys[] = {
 	{"server.reconnect_max", KT_SECONDS, false, OFF(reconnect_max_s)},
 	{"server.ping_interval", KT_SECONDS, false, OFF(ping_interval_s)},
 	{"server.ping_timeout", KT_SECONDS, false, OFF(ping_timeout_s)},
+	{"server.multicast", KT_BOOL, false, OFF(multicast)},
 	{"database.conninfo", KT_STRING, true, OFF(db_conninfo)},
 	{"pubsub.admins", KT_JID_LIST, false, OFF(admins)},
 	{"pubsub.create_nodes", KT_CREATE, false, OFF(create_policy)},
@@ -70,6 +72,7 @@ static void set_defaults(struct config *cfg)
 	cfg->reconnect_max_s = 60;
 	cfg->ping_interval_s = 60;
 	cfg->ping_timeout_s = 20;
+	cfg->multicast = true;
 	cfg->log_level = LOGL_INFO;
 	cfg->create_policy = CREATE_LOCAL;
 	cfg->max_payload_size = 262144;
@@ -201,6 +204,11 @@ static bool apply_key(struct load_ctx *lc, const struct key_spec *k, const confi
 			return fail_at(lc, s, k->path, "'%s' is not stderr, syslog or an absolute file path", v);
 		return true;
 	}
+	case KT_BOOL:
+		if (!want_type(lc, s, k->path, config_setting_type(s) == CONFIG_TYPE_BOOL, "true or false"))
+			return false;
+		*(bool *)field = config_setting_get_bool(s);
+		return true;
 	case KT_BARE_JID: {
 		if (!store_string(lc, s, k->path, field))
 			return false;

@@ -30,6 +30,7 @@ struct config {
 	double reconnect_max_s;
 	double ping_interval_s;
 	double ping_timeout_s;
+	bool multicast; /* send notifications through the server's XEP-0033 service if it has one */
 
 	/* database */
 	char *db_conninfo;

@@ -12,6 +12,7 @@
 #include "store/store.h"
 #include "xmpp/handlers.h"
 #include "xmpp/link.h"
+#include "xmpp/multicast.h"
 #include "xmpp/router.h"
 
 #include <errno.h>
@@ -42,6 +43,7 @@ struct daemon {
 	struct service *svc;
 	struct fanout *fanout;
 	struct ingest *ingest;
+	struct multicast *multicast;
 	struct loop_timer expiry_timer;
 	int signal_fd;
 	int exit_status;
@@ -189,7 +191,16 @@ static void on_store_notify(const char *payload, void *arg)
 static void on_link_state(bool online, void *arg)
 {
 	struct daemon *d = arg;
+	if (!online)
+		router_cancel_requests(d->router);
+	multicast_link_state(d->multicast, online);
 	fanout_link_state(d->fanout, online);
+}
+
+static void on_bounce(const char *from, const char *id, bool permanent, const char *condition, void *arg)
+{
+	struct daemon *d = arg;
+	fanout_bounced(d->fanout, from, id, permanent, condition);
 }
 
 /* Detaches from the terminal. The parent waits for the child to report that start-up
@@ -302,6 +313,8 @@ int main(int argc, char **argv)
 	d.link = link_new(&d.cfg);
 	d.router = router_new(d.link, &d.cfg);
 	d.fanout = fanout_new(d.store, d.link, d.svc, &d.cfg);
+	d.multicast = multicast_new(d.router, &d.cfg);
+	fanout_set_multicast(d.fanout, d.multicast);
 	d.ingest = ingest_new(d.svc, d.store);
 	fanout_set_ingest(d.fanout, ingest_row, d.ingest);
 	loop_timer_init(&d.expiry_timer, on_expiry_timer, &d);
@@ -310,7 +323,7 @@ int main(int argc, char **argv)
 	basic_register(d.router);
 	pubsub_register(d.router, d.svc);
 	adhoc_register(d.router, d.svc);
-	inbound_register(d.router, d.svc);
+	inbound_register(d.router, d.svc, on_bounce, &d);
 
 	store_start(d.store);
 	link_start(d.link);
@@ -325,6 +338,7 @@ int main(int argc, char **argv)
 	loop_timer_stop(&d.expiry_timer);
 	fanout_free(d.fanout);
 	ingest_free(d.ingest);
+	multicast_free(d.multicast);
 	router_free(d.router);
 	link_free(d.link);
 	service_free(d.svc);

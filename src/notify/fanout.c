@@ -31,6 +31,8 @@
 #define SYNC_EVERY_MS 200
 #define PRUNE_EVERY_MS 60000
 #define KEEP_DELIVERED_SECONDS 3600
+/* Bounces waiting to be settled; beyond, they are dropped (the next ones come back). */
+#define MAX_BOUNCES 100000
 
 #define NS_SHIM "http://jabber.org/protocol/shim"
 #define NS_DELAY "urn:xmpp:delay"
@@ -77,6 +79,14 @@ struct fanout {
 	uint64_t last_prune_ms;
 	fanout_ingest_fn ingest;
 	void *ingest_arg;
+	struct multicast *mc;
+	struct buf bcc[2]; /* bcc addresses waiting for a multicast stanza, without and with <body/> */
+	size_t bcc_n[2];
+	int64_t *bounce_nodes;    /* bounces waiting to end subscriptions */
+	char **bounce_jids;
+	size_t n_bounces;
+	uint64_t change_recipients; /* of the change being sent, for the log */
+	uint64_t change_stanzas;
 };
 
 static bool fanout_hook(void *arg);
@@ -95,6 +105,7 @@ struct fanout *fanout_new(struct store *st, struct link *link, struct service *s
 static void drop_current(struct fanout *f)
 {
 	f->current = NULL;
+	f->change_recipients = f->change_stanzas = 0;
 	if (f->node_loaded)
 		node_row_free(&f->node);
 	f->node_loaded = false;
@@ -118,6 +129,12 @@ void fanout_free(struct fanout *f)
 	buf_free(&f->event);
 	buf_free(&f->body_text);
 	buf_free(&f->message);
+	buf_free(&f->bcc[0]);
+	buf_free(&f->bcc[1]);
+	for (size_t i = 0; i < f->n_bounces; i++)
+		free(f->bounce_jids[i]);
+	free(f->bounce_jids);
+	free(f->bounce_nodes);
 	free(f->position);
 	free(f->saved_position);
 	free(f);
@@ -149,6 +166,44 @@ void fanout_wake(struct fanout *f)
 	f->idle = false;
 }
 
+void fanout_set_multicast(struct fanout *f, struct multicast *mc)
+{
+	f->mc = mc;
+}
+
+void fanout_bounced(struct fanout *f, const char *from, const char *id, bool permanent, const char *condition)
+{
+	int64_t node_id;
+	if (!fanout_parse_id(id, &node_id))
+		return;
+	const char *service = f->mc ? multicast_service(f->mc) : NULL;
+	if (service && from && strcmp(from, service) == 0) {
+		/* the service refused a batch: resend from the confirmed position, unbatched */
+		multicast_refused(f->mc, condition ? condition : "error");
+		reload(f);
+		return;
+	}
+	if (!permanent || !from || f->n_bounces >= MAX_BOUNCES)
+		return;
+	f->bounce_nodes = xrealloc(f->bounce_nodes, (f->n_bounces + 1) * sizeof(*f->bounce_nodes));
+	f->bounce_jids = xrealloc(f->bounce_jids, (f->n_bounces + 1) * sizeof(*f->bounce_jids));
+	f->bounce_nodes[f->n_bounces] = node_id;
+	f->bounce_jids[f->n_bounces] = xstrdup(from);
+	f->n_bounces++;
+}
+
+/* Ends the subscriptions of bounced JIDs, many at a time, so that a bounce storm (a
+ * domain gone) costs a few statements rather than one round trip each. */
+static void settle_bounces(struct fanout *f)
+{
+	if (!f->n_bounces)
+		return;
+	service_notifications_bounced(f->svc, f->bounce_nodes, (const char *const *)f->bounce_jids, f->n_bounces);
+	for (size_t i = 0; i < f->n_bounces; i++)
+		free(f->bounce_jids[i]);
+	f->n_bounces = 0;
+}
+
 void fanout_set_ingest(struct fanout *f, fanout_ingest_fn fn, void *arg)
 {
 	f->ingest = fn;
@@ -163,8 +218,8 @@ uint64_t fanout_sent(const struct fanout *f)
 bool fanout_parse_id(const char *id, int64_t *node_id)
 {
 	long long change, node;
-	char rest[8];
-	if (!id || sscanf(id, "ps-%lld-%lld-%7s", &change, &node, rest) != 3)
+	int end = 0;
+	if (!id || sscanf(id, "ps-%lld-%lld%n", &change, &node, &end) != 2 || id[end] != '\0')
 		return false;
 	*node_id = node;
 	return true;
@@ -366,20 +421,31 @@ static bool render(struct fanout *f)
 	return false;
 }
 
+/* Opens a notification message: the id is the same for every recipient of a change and
+ * for every resend of it, so a client drops a repeat by id. */
+static void open_message(struct fanout *f, struct buf *m, const char *to)
+{
+	buf_reset(m);
+	buf_reserve(m, f->event.len + f->body_text.len + 256);
+	buf_puts(m, "<message");
+	xml_attr(m, "from", f->cfg->jid);
+	xml_attr(m, "to", to);
+	buf_printf(m, " id='ps-%" PRId64 "-%" PRId64 "'%s>", f->current->id, f->current->node_id, f->type_attr);
+}
+
+static void close_message(struct fanout *f, struct buf *m, bool with_body)
+{
+	buf_append(m, f->event.data, f->event.len);
+	if (with_body)
+		buf_append(m, f->body_text.data, f->body_text.len);
+}
+
 /* One message to one JID. subids: the SubIDs to list in SHIM headers (n > 1 only). */
-static void send_to(struct fanout *f, const char *to, int64_t key, bool with_body, char *const *subids, size_t n)
+static void send_to(struct fanout *f, const char *to, bool with_body, char *const *subids, size_t n)
 {
 	struct buf m = f->message;
-	buf_reset(&m);
-	buf_reserve(&m, f->event.len + f->body_text.len + 256);
-	buf_puts(&m, "<message");
-	xml_attr(&m, "from", f->cfg->jid);
-	xml_attr(&m, "to", to);
-	buf_printf(&m, " id='ps-%" PRId64 "-%" PRId64 "-%" PRId64 "'%s>", f->current->id, f->current->node_id, key,
-	           f->type_attr);
-	buf_append(&m, f->event.data, f->event.len);
-	if (with_body)
-		buf_append(&m, f->body_text.data, f->body_text.len);
+	open_message(f, &m, to);
+	close_message(f, &m, with_body);
 	if (n > 1) {
 		buf_puts(&m, "<headers xmlns='" NS_SHIM "'>");
 		for (size_t i = 0; i < n; i++) {
@@ -394,6 +460,54 @@ static void send_to(struct fanout *f, const char *to, int64_t key, bool with_bod
 	f->message = m;
 	f->sent++;
 	f->sent_since_sync++;
+	f->change_recipients++;
+	f->change_stanzas++;
+}
+
+/* One stanza for the JIDs waiting in bcc[variant], through the multicast service:
+ * every subscriber is a bcc address, which the service removes before delivery, so no
+ * subscriber learns of another. */
+static void flush_batch(struct fanout *f, int variant)
+{
+	if (!f->bcc_n[variant])
+		return;
+	struct buf m = f->message;
+	open_message(f, &m, multicast_service(f->mc));
+	buf_puts(&m, "<addresses xmlns='" NS_ADDRESS "'>");
+	buf_append(&m, f->bcc[variant].data, f->bcc[variant].len);
+	buf_puts(&m, "</addresses>");
+	close_message(f, &m, variant == 1);
+	buf_puts(&m, "</message>");
+	link_send(f->link, m.data, m.len);
+	f->message = m;
+	f->sent += f->bcc_n[variant];
+	f->sent_since_sync += f->bcc_n[variant];
+	f->change_recipients += f->bcc_n[variant];
+	f->change_stanzas++;
+	buf_reset(&f->bcc[variant]);
+	f->bcc_n[variant] = 0;
+}
+
+/* Whether jid may go in a multicast batch: the service relays to the server's own users
+ * only, and per-recipient content (SHIM headers) needs a stanza of its own. */
+static bool batchable(const struct fanout *f, const char *jid, size_t subids)
+{
+	if (!f->mc || !multicast_service(f->mc) || subids > 1)
+		return false;
+	const char *at = strchr(jid, '@');
+	const char *domain = at ? at + 1 : jid;
+	size_t n = strcspn(domain, "/");
+	return n == strlen(f->cfg->server_domain) && strncmp(domain, f->cfg->server_domain, n) == 0;
+}
+
+static void add_to_batch(struct fanout *f, const char *jid, bool with_body)
+{
+	int v = with_body ? 1 : 0;
+	buf_puts(&f->bcc[v], "<address type='bcc'");
+	xml_attr(&f->bcc[v], "jid", jid);
+	buf_puts(&f->bcc[v], "/>");
+	if (++f->bcc_n[v] >= multicast_limit(f->mc))
+		flush_batch(f, v);
 }
 
 /* Recipients of the current change that are not its node's subscribers: one target, or
@@ -402,7 +516,7 @@ static bool send_direct(struct fanout *f)
 {
 	const struct change_row *c = f->current;
 	if (c->target) {
-		send_to(f, c->target, 0, c->kind == CH_APPROVAL, NULL, 0);
+		send_to(f, c->target, c->kind == CH_APPROVAL, NULL, 0);
 		return true;
 	}
 	struct affiliation_row *affs;
@@ -411,7 +525,7 @@ static bool send_direct(struct fanout *f)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (affs[i].affiliation == AFF_OWNER)
-			send_to(f, affs[i].jid, (int64_t)i, false, NULL, 0);
+			send_to(f, affs[i].jid, false, NULL, 0);
 	affiliation_rows_free(affs, n);
 	return true;
 }
@@ -443,23 +557,26 @@ static int send_page(struct fanout *f)
 		size_t j = i;
 		size_t k = 0;
 		bool body = false;
-		int64_t key = 0;
 		for (; j < usable && strcmp(subs[j].jid, subs[i].jid) == 0; j++) {
 			if (!subs[j].deliver && c->kind != CH_DELETE)
 				continue;
-			if (!k)
-				key = subs[j].id;
 			if (k < sizeof(subids) / sizeof(subids[0]))
 				subids[k++] = subs[j].subid;
 			body |= subs[j].include_body;
 		}
-		if (k) {
-			send_to(f, subs[i].jid, key, body, subids, with_shim ? k : 0);
+		if (k && batchable(f, subs[i].jid, with_shim ? k : 0)) {
+			add_to_batch(f, subs[i].jid, body);
+			messages++;
+		} else if (k) {
+			send_to(f, subs[i].jid, body, subids, with_shim ? k : 0);
 			messages++;
 		}
 		set_position(&f->position, subs[i].jid);
 		i = j;
 	}
+	/* the position now covers the whole page: what is batched must leave before a sync */
+	flush_batch(f, 0);
+	flush_batch(f, 1);
 	if (n < PAGE_ROWS)
 		f->current_done = true;
 	sub_rows_free(subs, n);
@@ -504,6 +621,10 @@ static bool next_change(struct fanout *f)
 
 static void finish_change(struct fanout *f)
 {
+	if (f->change_recipients)
+		log_debug("change %" PRId64 " (%s of '%s'): %" PRIu64 " recipients in %" PRIu64 " stanzas", f->current->id,
+		          change_kind_name(f->current->kind), f->current->node, f->change_recipients, f->change_stanzas);
+	f->change_recipients = f->change_stanzas = 0;
 	f->change = f->current->id + 1;
 	set_position(&f->position, NULL);
 	drop_current(f);
@@ -535,6 +656,7 @@ static bool fanout_hook(void *arg)
 	/* The link's hook runs before this one: it has already written out what was queued
 	 * and chosen its poll events for this round. */
 	unsigned long long queued_before = link_sent_bytes(f->link);
+	settle_bounces(f);
 	uint64_t now = loop_now_ms();
 	if (now - f->last_prune_ms >= PRUNE_EVERY_MS) {
 		f->last_prune_ms = now;

@@ -10,6 +10,7 @@
 #include "../pubsub/service.h"
 #include "../store/store.h"
 #include "../xmpp/link.h"
+#include "../xmpp/multicast.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,8 +28,13 @@ void fanout_wake(struct fanout *f);
  * database failed and the change must be tried again. */
 typedef bool (*fanout_ingest_fn)(const char *node, const char *uid, const char *ics, void *arg);
 void fanout_set_ingest(struct fanout *f, fanout_ingest_fn fn, void *arg);
-/* Notification ids carry the node; a bounce names it. Returns false when id is not one
- * of ours. */
+/* Batches recipients through the server's XEP-0033 service when it has one. */
+void fanout_set_multicast(struct fanout *f, struct multicast *mc);
+/* A notification came back as an error (XEP-0060 12.4): from a subscriber, a permanent
+ * error ends its subscriptions on the node; from the multicast service, what was sent
+ * since the last confirmed position is sent again, one stanza per subscriber. */
+void fanout_bounced(struct fanout *f, const char *from, const char *id, bool permanent, const char *condition);
+/* Notification ids carry the node. Returns false when id is not one of ours. */
 bool fanout_parse_id(const char *id, int64_t *node_id);
 /* For tests and logs: notifications handed to the link so far. */
 uint64_t fanout_sent(const struct fanout *f);

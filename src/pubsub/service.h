@@ -218,9 +218,10 @@ bool service_ingest_refuse(struct service *svc, const char *node, const char *ui
 
 /* ---- housekeeping ---- */
 
-/* A bounce of one of our notifications (XEP-0060 12.4): a cancel-type error ends the
- * subscriptions of that JID on the node. */
-void service_notification_bounced(struct service *svc, const char *from, int64_t node_id, bool permanent);
+/* Bounces of our notifications (XEP-0060 12.4) with a permanent error: the subscriptions
+ * of exactly from[i] on nodes[i] end. One statement for many, since a vanished domain
+ * bounces a whole fan-out. */
+void service_notifications_bounced(struct service *svc, const int64_t *nodes, const char *const *from, size_t n);
 /* Deletes expired items (announcing their retraction); returns the seconds until the
  * next expiry, or -1 when no item expires. */
 double service_expire_items(struct service *svc);

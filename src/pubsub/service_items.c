@@ -318,21 +318,10 @@ double service_expire_items(struct service *svc)
 	return next;
 }
 
-void service_notification_bounced(struct service *svc, const char *from, int64_t node_id, bool permanent)
+void service_notifications_bounced(struct service *svc, const int64_t *nodes, const char *const *from, size_t n)
 {
-	if (!permanent || !from)
-		return;
-	char *jid = jid_normalize(from);
-	if (!jid)
-		return;
-	struct sub_row *subs;
-	size_t n;
-	if (store_subs_on_node(svc->store, node_id, jid, false, &subs, &n) == STORE_OK) {
-		for (size_t i = 0; i < n; i++) {
-			if (store_sub_delete(svc->store, subs[i].id) == STORE_OK)
-				log_info("subscription of %s to node '%s' ended: notifications to it bounce", jid, subs[i].node);
-		}
-		sub_rows_free(subs, n);
-	}
-	free(jid);
+	size_t deleted = 0;
+	if (store_subs_delete_pairs(svc->store, nodes, from, n, &deleted) == STORE_OK && deleted)
+		log_info("%zu subscription%s ended: notifications to %s bounce%s", deleted, deleted == 1 ? "" : "s",
+		         n == 1 ? from[0] : "them", n == 1 ? "s" : "");
 }

@@ -101,6 +101,9 @@ enum store_result store_sub_delete(struct store *st, int64_t id);
 enum store_result store_subs_delete_bare(struct store *st, int64_t node_id, const char *bare_jid,
                                          struct sub_row **removed, size_t *n);
 enum store_result store_sub_count(struct store *st, int64_t node_id, int64_t *n);
+/* Removes the subscriptions of exactly jids[i] on nodes[i], for all i, in one statement. */
+enum store_result store_subs_delete_pairs(struct store *st, const int64_t *nodes, const char *const *jids, size_t n,
+                                          size_t *deleted);
 /* The fan-out's page: subscriptions in the given states with JID > after_jid (NULL: from
  * the start) that existed before change change_id, ordered by (jid, id), at most limit
  * rows. */

@@ -259,6 +259,39 @@ enum store_result store_subs_delete_bare(struct store *st, int64_t node_id, cons
 	return read_subs(res, r, removed, n);
 }
 
+enum store_result store_subs_delete_pairs(struct store *st, const int64_t *nodes, const char *const *jids, size_t n,
+                                          size_t *deleted)
+{
+	struct buf node_list = BUF_INIT, jid_list = BUF_INIT;
+	buf_putc(&node_list, '{');
+	buf_putc(&jid_list, '{');
+	for (size_t i = 0; i < n; i++) {
+		buf_printf(&node_list, "%s%" PRId64, i ? "," : "", nodes[i]);
+		buf_puts(&jid_list, i ? ",\"" : "\"");
+		for (const char *c = jids[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				buf_putc(&jid_list, '\\');
+			buf_putc(&jid_list, *c);
+		}
+		buf_putc(&jid_list, '"');
+	}
+	buf_putc(&node_list, '}');
+	buf_putc(&jid_list, '}');
+	const char *p[] = {node_list.data, jid_list.data};
+	enum store_result r;
+	PGresult *res = store_query(st, "subs_delete_pairs",
+	                            "DELETE FROM calpubsub_subscription s USING unnest($1::bigint[], $2::text[]) AS b(node, jid) "
+	                            "WHERE s.node_id = b.node AND s.jid = b.jid",
+	                            2, p, &r);
+	buf_free(&node_list);
+	buf_free(&jid_list);
+	if (!res)
+		return r;
+	*deleted = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	return STORE_OK;
+}
+
 enum store_result store_sub_count(struct store *st, int64_t node_id, int64_t *n)
 {
 	char ids[24];

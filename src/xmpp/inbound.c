@@ -4,7 +4,6 @@
 #include "handlers.h"
 
 #include "../log.h"
-#include "../notify/fanout.h"
 #include "wire.h"
 
 #include <stdlib.h>
@@ -13,6 +12,8 @@
 struct inbound {
 	struct router *router;
 	struct service *svc;
+	inbound_bounce_fn bounce;
+	void *bounce_arg;
 };
 
 static struct inbound the_inbound;
@@ -70,13 +71,13 @@ static void on_message(xmpp_stanza_t *msg, void *arg)
 	if (!from || !to || strcmp(to, router_config(the_inbound.router)->jid) != 0)
 		return;
 	if (type && strcmp(type, "error") == 0) {
-		int64_t node_id;
-		if (!fanout_parse_id(xmpp_stanza_get_id(msg), &node_id))
-			return;
 		xmpp_stanza_t *e = wire_child(msg, "error", NULL);
 		const char *etype = e ? xmpp_stanza_get_type(e) : NULL;
+		xmpp_stanza_t *cond = e ? stanza_first_element(e) : NULL;
 		bool gone = e && wire_child(e, "gone", NULL);
-		service_notification_bounced(the_inbound.svc, from, node_id, (etype && strcmp(etype, "cancel") == 0) || gone);
+		if (the_inbound.bounce)
+			the_inbound.bounce(from, xmpp_stanza_get_id(msg), (etype && strcmp(etype, "cancel") == 0) || gone,
+			                   cond ? xmpp_stanza_get_name(cond) : NULL, the_inbound.bounce_arg);
 		return;
 	}
 	if (type && strcmp(type, "normal") != 0 && strcmp(type, "chat") != 0)
@@ -142,10 +143,12 @@ static void on_presence(xmpp_stanza_t *p, void *arg)
 	requester_free(&rq);
 }
 
-void inbound_register(struct router *r, struct service *svc)
+void inbound_register(struct router *r, struct service *svc, inbound_bounce_fn bounce, void *bounce_arg)
 {
 	the_inbound.router = r;
 	the_inbound.svc = svc;
+	the_inbound.bounce = bounce;
+	the_inbound.bounce_arg = bounce_arg;
 	router_on_message(r, on_message, &the_inbound);
 	router_on_presence(r, on_presence, &the_inbound);
 }

@@ -4,6 +4,7 @@
 #include "router.h"
 
 #include "../log.h"
+#include "../loop.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,18 @@ struct iq_route {
 	void *arg;
 };
 
+struct request {
+	char id[48];
+	iq_reply_fn fn;
+	void *arg;
+	uint64_t deadline_ms;
+	struct request *next;
+};
+
 struct router {
 	struct link *link;
+	struct request *requests;
+	struct loop_timer request_timer;
 	const struct config *cfg;
 	struct iq_route *routes;
 	size_t n_routes;
@@ -30,18 +41,96 @@ struct router {
 	void *presence_arg;
 };
 
+static void expire_requests(void *arg);
+
 struct router *router_new(struct link *link, const struct config *cfg)
 {
 	struct router *r = xcalloc(1, sizeof(*r));
 	r->link = link;
 	r->cfg = cfg;
+	loop_timer_init(&r->request_timer, expire_requests, r);
 	return r;
+}
+
+/* Takes the request with this id out of the list (NULL when there is none). */
+static struct request *take_request(struct router *r, const char *id)
+{
+	for (struct request **p = &r->requests; *p; p = &(*p)->next) {
+		if (id && strcmp((*p)->id, id) == 0) {
+			struct request *q = *p;
+			*p = q->next;
+			return q;
+		}
+	}
+	return NULL;
+}
+
+static void expire_requests(void *arg)
+{
+	struct router *r = arg;
+	uint64_t now = loop_now_ms(), next = 0;
+	for (struct request **p = &r->requests; *p;) {
+		struct request *q = *p;
+		if (q->deadline_ms <= now) {
+			*p = q->next;
+			q->fn(NULL, q->arg);
+			free(q);
+			continue;
+		}
+		if (!next || q->deadline_ms < next)
+			next = q->deadline_ms;
+		p = &q->next;
+	}
+	if (next)
+		loop_timer_start(&r->request_timer, next - now);
+}
+
+void router_request(struct router *r, const char *type, const char *to, const char *payload, unsigned timeout_ms,
+                    iq_reply_fn fn, void *arg)
+{
+	struct request *q = xcalloc(1, sizeof(*q));
+	link_new_id(r->link, q->id, sizeof(q->id), "req");
+	q->fn = fn;
+	q->arg = arg;
+	q->deadline_ms = loop_now_ms() + timeout_ms;
+	q->next = r->requests;
+	r->requests = q;
+	if (!loop_timer_armed(&r->request_timer))
+		loop_timer_start(&r->request_timer, timeout_ms);
+	struct buf b = BUF_INIT;
+	buf_puts(&b, "<iq");
+	xml_attr(&b, "type", type);
+	xml_attr(&b, "id", q->id);
+	xml_attr(&b, "from", r->cfg->jid);
+	xml_attr(&b, "to", to);
+	buf_putc(&b, '>');
+	buf_puts(&b, payload);
+	buf_puts(&b, "</iq>");
+	link_send(r->link, b.data, b.len);
+	buf_free(&b);
+}
+
+void router_cancel_requests(struct router *r)
+{
+	while (r->requests) {
+		struct request *q = r->requests;
+		r->requests = q->next;
+		q->fn(NULL, q->arg);
+		free(q);
+	}
+	loop_timer_stop(&r->request_timer);
 }
 
 void router_free(struct router *r)
 {
 	if (!r)
 		return;
+	loop_timer_stop(&r->request_timer);
+	while (r->requests) {
+		struct request *q = r->requests;
+		r->requests = q->next;
+		free(q);
+	}
 	for (size_t i = 0; i < r->n_routes; i++)
 		free(r->routes[i].ns);
 	free(r->routes);
@@ -256,9 +345,16 @@ static void dispatch_iq(struct router *r, xmpp_stanza_t *stanza)
 	iq.to = xmpp_stanza_get_to(stanza);
 	const char *type = xmpp_stanza_get_type(stanza);
 	if (type && (strcmp(type, "result") == 0 || strcmp(type, "error") == 0)) {
-		if (!link_take_reply(r->link, iq.id, type[0] == 'e'))
-			log_debug("ignoring unexpected IQ %s %s from %s", type, iq.id ? iq.id : "(no id)",
-			          iq.from ? iq.from : "(nobody)");
+		if (link_take_reply(r->link, iq.id, type[0] == 'e'))
+			return;
+		struct request *q = take_request(r, iq.id);
+		if (q) {
+			q->fn(stanza, q->arg);
+			free(q);
+			return;
+		}
+		log_debug("ignoring unexpected IQ %s %s from %s", type, iq.id ? iq.id : "(no id)",
+		          iq.from ? iq.from : "(nobody)");
 		return;
 	}
 	if (!iq.from) {

@@ -45,6 +45,15 @@ void router_add_feature(struct router *r, const char *var);
 size_t router_feature_count(const struct router *r);
 const char *router_feature(const struct router *r, size_t i);
 
+/* Sends an IQ request (type get or set) from the service and calls fn with the reply
+ * (result or error), or with NULL when the link goes down or no reply comes within
+ * timeout_ms. */
+typedef void (*iq_reply_fn)(xmpp_stanza_t *reply, void *arg);
+void router_request(struct router *r, const char *type, const char *to, const char *payload, unsigned timeout_ms,
+                    iq_reply_fn fn, void *arg);
+/* Fails every request still waiting (the link went down). */
+void router_cancel_requests(struct router *r);
+
 /* Entry point for stanzas from the link. */
 void router_dispatch(xmpp_stanza_t *stanza, void *arg);
 

@@ -319,6 +319,20 @@ EJABBERD_BYPASS_WARNINGS=true
             self.stop()
             raise
 
+    def start_retrying(self, attempts=3):
+        """start(), choosing new ports after a failed start: a port picked free can be
+        taken by another process before the Erlang VM binds it."""
+        for attempt in range(attempts):
+            try:
+                return self.start()
+            except (RuntimeError, TimeoutError):
+                if attempt + 1 == attempts:
+                    raise
+                self.c2s_port, self.component_port = free_port(), free_port()
+                self.http_port, self.dist_port = free_port(), free_port()
+                self.write_config()
+                self._hand_over(self.dir)
+
     def _tail(self, lines=15):
         text = ""
         for path in (self.stdout_log, self.log):
@@ -372,6 +386,17 @@ EJABBERD_BYPASS_WARNINGS=true
     def restart(self):
         self.stop()
         self.start()
+
+    def freeze(self):
+        """Stops the Erlang VM without closing anything: a hung server."""
+        for pid, comm in self.processes().items():
+            if comm == "beam.smp":
+                os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self):
+        for pid, comm in self.processes().items():
+            if comm == "beam.smp":
+                os.kill(pid, signal.SIGCONT)
 
     def remove(self):
         """Deletes the instance's directory (the harness removes the whole root instead)."""

@@ -134,9 +134,12 @@ class Postgres:
 class Prosody:
     """A private Prosody with a c2s port for test clients, a component port, and HTTP:
     BOSH (XEP-0124/0206) at BOSH_PATH and, given a web_dir, the web page at WEB_PATH,
-    both on one origin so that the page needs no CORS."""
+    both on one origin so that the page needs no CORS. Prosody offers no XEP-0033
+    service, so there is never multicast."""
 
-    def __init__(self, root, secret, web_dir=WEB_DIR):
+    multicast_jid = None
+
+    def __init__(self, root, secret, multicast=False, web_dir=WEB_DIR):
         self.dir = os.path.join(root, "prosody")
         self.c2s_port = free_port()
         self.component_port = free_port()
@@ -202,6 +205,10 @@ Component "{component}"
         with open(os.path.join(accounts, user + ".dat"), "w") as f:
             f.write('return {\n\t["password"] = "%s";\n};\n' % password)
 
+    def add_users(self, users, password=PASSWORD):
+        for u in users:
+            self.add_user(u, password)
+
     def start(self):
         logf = open(os.path.join(self.dir, "stdout.log"), "ab")
         self.proc = subprocess.Popen(["prosody", "-F", "--config", self.cfg], stdout=logf, stderr=subprocess.STDOUT,
@@ -226,6 +233,22 @@ Component "{component}"
         self.stop()
         self.start()
 
+    def freeze(self):
+        """Stops the server process without closing anything: a hung server."""
+        os.killpg(self.proc.pid, signal.SIGSTOP)
+
+    def thaw(self):
+        os.killpg(self.proc.pid, signal.SIGCONT)
+
+
+def servers_under_test():
+    """The XMPP servers the end-to-end tests run against: $CALPUBSUB_TEST_SERVERS, or
+    Prosody and ejabberd (ejabberd when installed)."""
+    wanted = os.environ.get("CALPUBSUB_TEST_SERVERS")
+    if wanted:
+        return [w for w in wanted.split(",") if w]
+    return ["prosody", "ejabberd"] if os.path.exists("/usr/sbin/ejabberdctl") else ["prosody"]
+
 
 class Calpubsub:
     """The daemon under test, with its own config file and log."""
@@ -245,7 +268,7 @@ class Calpubsub:
             f.write((secret or env.secret) + "\n")
         self.settings = {
             "component": {"jid": COMPONENT},
-            "server": {"host": "127.0.0.1", "port": env.prosody.component_port, "domain": DOMAIN,
+            "server": {"host": "127.0.0.1", "port": env.server.component_port, "domain": DOMAIN,
                        "secret_file": self.secret_file, "reconnect_min": 0.2, "reconnect_max": 2.0,
                        "ping_interval": 5, "ping_timeout": 3},
             "database": {"conninfo": env.postgres.conninfo(dbname)},
@@ -434,9 +457,9 @@ def error_of(iq_xml):
 class Env:
     """One PostgreSQL, one Prosody and (usually) one calpubsub, plus clients."""
 
-    def __init__(self, root=None):
+    def __init__(self, root=None, server="prosody", **server_options):
         """root: a directory to keep (the demo's state); by default a temporary one that
-        is removed afterwards."""
+        is removed afterwards. server: "prosody" or "ejabberd"."""
         self.keep = KEEP or root is not None
         if root:
             os.makedirs(root, exist_ok=True)
@@ -446,7 +469,13 @@ class Env:
         os.chmod(self.root, 0o755)  # PostgreSQL runs as another user
         self.secret = uuid.uuid4().hex
         self.postgres = Postgres(self.root)
-        self.prosody = Prosody(self.root, self.secret)
+        self.server_kind = server
+        if server == "ejabberd":
+            # imported here: ejabberd_server imports this module
+            from ejabberd_server import Ejabberd
+            self.server = Ejabberd(self.root, self.secret, **server_options)
+        else:
+            self.server = Prosody(self.root, self.secret, **server_options)
         self.daemons = []
         self.clients = []
         self.component = COMPONENT
@@ -457,8 +486,11 @@ class Env:
         self.postgres.start()
         self.postgres.createdb("calpubsub", exist_ok=True)
         for u in users:
-            self.prosody.add_user(u)
-        self.prosody.start()
+            self.server.add_user(u)
+        if self.server_kind == "ejabberd":
+            self.server.start_retrying()
+        else:
+            self.server.start()
         if start_daemon:
             self.calpubsub = self.new_daemon(settings=daemon_settings)
             self.calpubsub.migrate()
@@ -469,11 +501,11 @@ class Env:
         self.daemons.append(d)
         return d
 
-    async def client(self, user, resource="test"):
+    async def client(self, user, resource="test", timeout=15):
         c = Client("%s@%s/%s" % (user, DOMAIN, resource), PASSWORD)
-        c.connect(address=("127.0.0.1", self.prosody.c2s_port), force_starttls=False, disable_starttls=True)
+        c.connect(address=("127.0.0.1", self.server.c2s_port), force_starttls=False, disable_starttls=True)
         try:
-            await asyncio.wait_for(c.session_started.wait(), 15 * SLOW)
+            await asyncio.wait_for(c.session_started.wait(), timeout * SLOW)
         except asyncio.TimeoutError:
             raise TimeoutError("client %s could not log in" % user)
         self.clients.append(c)
@@ -518,7 +550,7 @@ class Env:
                 statuses.append(d.stop())
             d.kill_detached()
         with contextlib.suppress(Exception):
-            self.prosody.stop()
+            self.server.stop()
         with contextlib.suppress(Exception):
             self.postgres.stop("immediate")
         if not self.keep:
@@ -527,8 +559,8 @@ class Env:
 
 
 @contextlib.asynccontextmanager
-async def environment(**kw):
-    env = Env()
+async def environment(server="prosody", **kw):
+    env = Env(server=server)
     try:
         env.setup(**kw)
         yield env
@@ -551,4 +583,4 @@ async def expect_iq_error(coro, condition, etype=None):
 
 
 __all__ = ["IqError", "IqTimeout", "ET", "Env", "environment", "error_of", "expect_iq_error", "COMPONENT",
-           "DOMAIN", "SLOW", "async_wait_until", "wait_until", "free_port"]
+           "DOMAIN", "SLOW", "async_wait_until", "wait_until", "free_port", "servers_under_test"]

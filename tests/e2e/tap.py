@@ -24,44 +24,54 @@ def diag(msg):
 
 def run(make_env, tests=None):
     """Runs the registered tests against the environment made by make_env (an async
-    context manager factory). CALPUBSUB_TEST_ONLY=name1,name2 selects tests."""
+    context manager factory taking server=...), once for each XMPP server under test.
+    CALPUBSUB_TEST_ONLY=name1,name2 selects tests; CALPUBSUB_TEST_SERVERS=prosody,ejabberd
+    selects servers."""
+    from harness import servers_under_test
     selected = tests if tests is not None else list(_tests)
     only = os.environ.get("CALPUBSUB_TEST_ONLY")
     if only:
         names = set(only.split(","))
         selected = [t for t in selected if t.__name__ in names]
-    failures = asyncio.run(_run_all(make_env, selected))
+    servers = servers_under_test()
+    # one more per server than the tests: the daemons' clean exit, where sanitizer and
+    # valgrind reports surface
+    print("1..%d" % ((len(selected) + 1) * len(servers)), flush=True)
+    failures = 0
+    number = 0
+    for server in servers:
+        failures += asyncio.run(_run_all(make_env, selected, server, number))
+        number += len(selected) + 1
     sys.exit(1 if failures else 0)
 
 
-async def _run_all(make_env, selected):
-    # one more than the tests: the daemons' clean exit, where sanitizer and valgrind
-    # reports surface
-    print("1..%d" % (len(selected) + 1), flush=True)
+async def _run_all(make_env, selected, server, number):
     failures = 0
     try:
-        async with make_env() as env:
-            for n, fn in enumerate(selected, 1):
+        async with make_env(server=server) as env:
+            for fn in selected:
+                number += 1
                 doc = (fn.__doc__ or fn.__name__).strip().splitlines()[0]
                 started = time.monotonic()
                 try:
                     await fn(env)
-                    print("ok %d - %s (%.1f s)" % (n, doc, time.monotonic() - started), flush=True)
+                    print("ok %d - [%s] %s (%.1f s)" % (number, server, doc, time.monotonic() - started), flush=True)
                 except Exception:  # a failed test must not stop the others
                     failures += 1
-                    print("not ok %d - %s" % (n, doc), flush=True)
+                    print("not ok %d - [%s] %s" % (number, server, doc), flush=True)
                     diag(traceback.format_exc())
                     env.dump_logs_on_failure()
             await env.close_clients()
             problems = env.final_check()
+            number += 1
             if problems:
                 failures += 1
-                print("not ok %d - every calpubsub exits 0 on SIGTERM with a clean log" % (len(selected) + 1))
+                print("not ok %d - [%s] every calpubsub exits 0 on SIGTERM with a clean log" % (number, server))
                 diag("\n".join(problems))
             else:
-                print("ok %d - every calpubsub exits 0 on SIGTERM with a clean log" % (len(selected) + 1))
+                print("ok %d - [%s] every calpubsub exits 0 on SIGTERM with a clean log" % (number, server))
     except Exception:
         diag("environment failed:\n" + traceback.format_exc())
-        print("Bail out! the test environment could not be set up or torn down", flush=True)
+        print("Bail out! the test environment (%s) could not be set up or torn down" % server, flush=True)
         return failures + 1
     return failures

@@ -18,9 +18,15 @@ NS_EVENT = "http://jabber.org/protocol/pubsub#event"
 
 
 def add_phantom_subscribers(env, node, count):
-    """Subscriptions of accounts that do not exist, ordered before every real user
-    (the fan-out pages by JID in byte order): each costs the server a parse, and
-    headline notifications to them are dropped without a bounce."""
+    """Subscriptions of accounts that are offline, ordered before every real user (the
+    fan-out pages by JID in byte order): each costs the server a parse, and headline
+    notifications to them are dropped. Prosody drops them also for accounts that do not
+    exist; ejabberd bounces those, so there the accounts are registered."""
+    if env.server_kind == "ejabberd":
+        have = getattr(env, "phantom_accounts", 0)
+        if count > have:
+            env.server.add_users(["a%06d" % i for i in range(have + 1, count + 1)])
+            env.phantom_accounts = count
     env.postgres.psql(
         "INSERT INTO calpubsub_subscription (node_id, jid, bare_jid, subid, state) "
         "SELECT n.id, 'a' || lpad(i::text, 6, '0') || '@localhost', 'a' || lpad(i::text, 6, '0') || '@localhost', "
@@ -127,7 +133,7 @@ async def postgres_restart_during_fanout(env):
 
 @tap.test
 async def prosody_restart_during_fanout(env):
-    """Prosody restarted in the middle of a fan-out: normal notifications all arrive"""
+    """the XMPP server restarted in the middle of a fan-out: normal notifications all arrive"""
     alice = await env.client("alice", resource="px")
     bob = await env.client("bob", resource="px")
     await make_node(alice, "px-restart", **{"pubsub#notification_type": "normal"})
@@ -135,7 +141,7 @@ async def prosody_restart_during_fanout(env):
     await subscribe(bob, "px-restart")
     mark = env.calpubsub.log_mark()
     await publish(alice, "px-restart", "x1")
-    env.prosody.restart()
+    env.server.restart()
     env.clients = []
     await env.calpubsub.async_wait_log(r"connected to 127\.0\.0\.1:\d+ as ", 30, since=mark)
     bob = await env.client("bob", resource="px-again")
@@ -167,7 +173,8 @@ async def responsive_during_big_fanout(env):
     tap.diag("latencies during the fan-out: %s" % ", ".join("%.0f ms" % (x * 1000) for x in latencies))
     assert still_running, "the big fan-out finished before the measurement; nothing was proven"
     assert max(latencies) < 1.0 * SLOW, "a request waited %.2f s" % max(latencies)
-    await expect_all([carol], "elsewhere", ["e%d" % n for n in range(5)], 10)
+    # changes are notified in log order: these wait for the big one to be sent
+    await expect_all([carol], "elsewhere", ["e%d" % n for n in range(5)], 180)
     await expect_all([bob], "huge", ["h1"], 180)
 
 

@@ -20,7 +20,7 @@ FOUNDATION_FEATURES = {NS_INFO, NS_ITEMS, "urn:xmpp:ping", "jabber:iq:version"}
 async def handshake(env):
     """the component completes the XEP-0114 handshake and stays up"""
     log = env.calpubsub.log_text()
-    assert "connected to 127.0.0.1:%d as %s" % (env.prosody.component_port, COMPONENT) in log
+    assert "connected to 127.0.0.1:%d as %s" % (env.server.component_port, COMPONENT) in log
     assert env.calpubsub.running()
     assert env.secret not in log, "the secret must never be logged"
 
@@ -171,8 +171,8 @@ def main():
     import contextlib
 
     @contextlib.asynccontextmanager
-    async def env_factory():
-        async with environment() as env:
+    async def env_factory(server):
+        async with environment(server=server) as env:
             await make_env_setup(env)
             yield env
     tap.run(env_factory)

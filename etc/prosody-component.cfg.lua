@@ -7,5 +7,13 @@
 component_ports = { 5347 }
 component_interface = "127.0.0.1"
 
+-- The web page (README, "Web page"): BOSH and the page on Prosody's own HTTP server,
+-- and the service in disco#items so that the page finds it (Prosody lists only
+-- direct subdomains of a host by itself). Uncomment and merge with your settings:
+-- modules_enabled = { --[[ yours ]] "bosh"; "http_files" }
+-- http_files_dir = "/usr/local/share/calpubsub/web"
+-- http_paths = { files = "/calendar"; bosh = "/http-bind" }
+-- disco_items = { { "pubsub.calendar.localhost", "Calendars" } }
+
 Component "pubsub.calendar.localhost"
     component_secret = "change-me"

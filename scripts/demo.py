@@ -1,8 +1,9 @@
 """demo.py: the main job, once scripts/demo.sh has installed and built everything: a
 private PostgreSQL and Prosody on loopback under .state/, calpubsub connected to them,
 the sample team calendar loaded, and a subscriber that receives every change live: a
-re-import of an edited calendar and a row written with plain SQL. Ctrl-C stops
-everything it started."""
+re-import of an edited calendar and a row written with plain SQL. Prosody also serves
+the web page (CALPUBSUB_WEB_DIR) with its BOSH endpoint: the banner gives its URL.
+Ctrl-C stops everything it started."""
 
 import argparse
 import asyncio
@@ -26,13 +27,22 @@ calpubsub is running.
   XMPP server   Prosody, c2s on 127.0.0.1:{c2s}, component port {comp}
   PubSub service {component}
   accounts      {users} (password '{password}'; admin@{domain} is a service admin)
+  web page      {web}
+                (log in as bob@{domain}, password '{password}'; BOSH at {bosh})
   database      {conninfo}
   logs          {log}
                 {prosody_log}
 Press Ctrl-C to stop calpubsub, Prosody and PostgreSQL.
 """.format(c2s=env.server.c2s_port, comp=env.server.component_port, component=harness.COMPONENT,
            users=", ".join("%s@%s" % (u, harness.DOMAIN) for u in USERS), password=harness.PASSWORD,
-           domain=harness.DOMAIN, conninfo=env.postgres.conninfo(), log=d.log, prosody_log=env.server.log))
+           domain=harness.DOMAIN, conninfo=env.postgres.conninfo(), log=d.log, prosody_log=env.server.log,
+           web=web_url(env), bosh=env.server.bosh_url()))
+
+
+def web_url(env):
+    if not getattr(env.server, "web_dir", ""):
+        return "not served (CALPUBSUB_WEB_DIR is not set: run scripts/demo.sh)"
+    return env.server.web_url(jid="bob@" + harness.DOMAIN, node="team")
 
 
 NS_EVENT = "http://jabber.org/protocol/pubsub#event"
@@ -140,7 +150,8 @@ async def show_calendar(env):
     for line in out.stdout.splitlines():
         start, end, uid, _rid, summary = line.split("\t")
         print("  %s  %s" % (start, summary))
-    print("\nbob stays subscribed: import a calendar or write rows now, and watch them arrive here.")
+    print("\nbob stays subscribed: import a calendar or write rows now, and watch them arrive here")
+    print("and on the web page (%s)." % web_url(env))
     print("  e.g. %s -c %s import YOUR.ics --node team"
           % (os.environ.get("CALPUBSUBCTL_BIN", "calpubsubctl"), d.conf))
     return bob, seen

@@ -1,9 +1,10 @@
 #!/bin/sh
 # test.sh: the whole test suite, for a fresh Debian 12 machine, as root (CI runs it
 # through .ci/run): installs what is missing, builds with warnings as errors, runs
-# cppcheck, runs 'make check' (unit tests and the end-to-end tests against private
-# PostgreSQL and Prosody instances), runs the same suite again in a sanitizer build
-# (ASan + UBSan), the end-to-end tests once more under valgrind, and 'make distcheck'.
+# cppcheck, runs 'make check' (unit tests, the end-to-end tests against private
+# PostgreSQL and Prosody instances, and the web page's test in headless Chromium),
+# runs the same suite again in a sanitizer build (ASan + UBSan), the end-to-end tests
+# once more under valgrind, and 'make distcheck'.
 # The full suite of the -Werror build runs last, so the output ends with its summary.
 # Any failure fails the command. Builds go to build/ci, build/asan and build/distcheck.
 set -eu
@@ -39,8 +40,10 @@ check() { # check DIR [MAKE-ARGS...]
 	fi
 }
 
+# --enable-browser-test: a missing Chromium or playwright-core fails the build instead
+# of leaving the web page untested.
 step "build with -Werror"
-build build/ci
+build build/ci --enable-browser-test
 
 step "cppcheck"
 cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
@@ -52,7 +55,7 @@ step "make distcheck (the tarball builds, installs and passes its unit tests)"
 echo "distcheck passed"
 
 step "sanitizer build (ASan + UBSan): unit and end-to-end tests"
-build build/asan --enable-sanitizers
+build build/asan --enable-sanitizers --enable-browser-test
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 check build/asan
 
 step "end-to-end tests with calpubsub under valgrind"

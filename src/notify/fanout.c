@@ -653,6 +653,9 @@ static bool fanout_hook(void *arg)
 		return false;
 	if (!f->loaded && !load_cursor(f))
 		return false;
+	/* The link's hook runs before this one: it has already written out what was queued
+	 * and chosen its poll events for this round. */
+	unsigned long long queued_before = link_sent_bytes(f->link);
 	settle_bounces(f);
 	uint64_t now = loop_now_ms();
 	if (now - f->last_prune_ms >= PRUNE_EVERY_MS) {
@@ -693,5 +696,9 @@ static bool fanout_hook(void *arg)
 	if ((f->sent_since_sync && (f->idle || now - f->last_sync_ms >= SYNC_EVERY_MS)) ||
 	    (f->idle && f->change != f->saved_change && !f->sent_since_sync && now - f->last_sync_ms >= SYNC_EVERY_MS))
 		checkpoint(f);
-	return more;
+	/* Done for now, with output queued after the link's hook has chosen its poll events:
+	 * one more turn (busy: poll does not wait) writes it out, instead of poll waiting for
+	 * something else to happen, up to a second. While more work waits for the server's
+	 * confirmations, those wake the loop as before. */
+	return more || (f->idle && link_sent_bytes(f->link) != queued_before);
 }

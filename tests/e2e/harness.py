@@ -13,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 import uuid
 from xml.etree import ElementTree as ET
 
@@ -35,6 +36,11 @@ def built_with_sanitizers(program=CALPUBSUBCTL_BIN):
 WRAPPER = os.environ.get("CALPUBSUB_WRAPPER", "").split()
 PG_BINDIR = os.environ.get("PG_BINDIR", "/usr/lib/postgresql/15/bin")
 KEEP = os.environ.get("CALPUBSUB_KEEP_TMP") == "1"
+# The web page as make assembles it in the build tree (src/web/ and the vendored
+# Strophe.js): when set, Prosody serves it at WEB_PATH next to its BOSH endpoint.
+WEB_DIR = os.environ.get("CALPUBSUB_WEB_DIR", "")
+WEB_PATH = "/calendar/"
+BOSH_PATH = "/http-bind"
 
 COMPONENT = "pubsub.calendar.localhost"
 DOMAIN = "localhost"
@@ -134,17 +140,20 @@ class Postgres:
 
 
 class Prosody:
-    """A private Prosody with a c2s port for test clients and a component port. Prosody
-    offers no XEP-0033 service, so there is never multicast."""
+    """A private Prosody with a c2s port for test clients, a component port, and HTTP:
+    BOSH (XEP-0124/0206) at BOSH_PATH and, given a web_dir, the web page at WEB_PATH,
+    both on one origin so that the page needs no CORS. Prosody offers no XEP-0033
+    service, so there is never multicast."""
 
     multicast_jid = None
 
-    def __init__(self, root, secret, multicast=False):
+    def __init__(self, root, secret, multicast=False, web_dir=WEB_DIR):
         self.dir = os.path.join(root, "prosody")
         self.c2s_port = free_port()
         self.component_port = free_port()
         self.http_port = free_port()
         self.secret = secret
+        self.web_dir = os.path.abspath(web_dir) if web_dir else ""
         self.cfg = os.path.join(self.dir, "prosody.cfg.lua")
         self.log = os.path.join(self.dir, "prosody.log")
         self.proc = None
@@ -168,8 +177,14 @@ http_ports = {{ {http} }}
 http_interfaces = {{ "127.0.0.1" }}
 https_ports = {{ }}
 s2s_ports = {{ }}
-modules_enabled = {{ "roster"; "saslauth"; "disco"; "ping"; "presence"; "message"; "offline" }}
+modules_enabled = {{ "roster"; "saslauth"; "disco"; "ping"; "presence"; "message"; "offline"; "bosh";{files_module} }}
 modules_disabled = {{ "s2s"; "tls" }}
+-- Prosody lists only direct subdomains in its disco#items: name the service so that
+-- clients (the web page) find it by service discovery.
+disco_items = {{ {{ "{component}", "Calendar PubSub" }} }}
+http_default_host = "{domain}"
+http_paths = {{ bosh = "{bosh_path}"; files = "{web_path}" }}
+{files_dir}
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
 authentication = "internal_plain"
@@ -178,7 +193,19 @@ VirtualHost "{domain}"
 Component "{component}"
     component_secret = "{secret}"
 """.format(d=self.dir, c2s=self.c2s_port, comp=self.component_port, http=self.http_port,
-           domain=DOMAIN, component=COMPONENT, secret=self.secret))
+           domain=DOMAIN, component=COMPONENT, secret=self.secret, bosh_path=BOSH_PATH,
+           web_path=WEB_PATH.rstrip("/"), files_module=' "http_files";' if self.web_dir else "",
+           files_dir='http_files_dir = "%s"' % self.web_dir if self.web_dir else ""))
+
+    def web_url(self, **query):
+        """The page's URL on this Prosody, with query parameters."""
+        url = "http://127.0.0.1:%d%s" % (self.http_port, WEB_PATH)
+        if query:
+            url += "?" + urllib.parse.urlencode(query, safe="@")
+        return url
+
+    def bosh_url(self):
+        return "http://127.0.0.1:%d%s" % (self.http_port, BOSH_PATH)
 
     def add_user(self, user, password=PASSWORD):
         accounts = os.path.join(self.dir, "data", DOMAIN.replace(".", "%2e"), "accounts")
@@ -195,7 +222,8 @@ Component "{component}"
         self.proc = subprocess.Popen(["prosody", "-F", "--config", self.cfg], stdout=logf, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         logf.close()
-        wait_until(lambda: port_open(self.component_port) and port_open(self.c2s_port), 20, "Prosody to listen")
+        wait_until(lambda: port_open(self.component_port) and port_open(self.c2s_port) and port_open(self.http_port), 20,
+                   "Prosody to listen")
 
     def stop(self):
         if not self.proc:

@@ -446,11 +446,9 @@ int cmd_export(struct ctl *c, int argc, char **argv)
 {
 	const char *node = NULL, *output = NULL;
 	int rc = parse_node_only(argc, argv, "Usage: calpubsubctl export --node NODE [--output FILE]\n", &node, &output);
-	if (rc || (rc = ctl_load_config(c, false)) != 0)
+	struct store *st;
+	if (rc || (rc = ctl_open_store(c, &st)) != 0)
 		return rc;
-	struct store *st = ctl_connect(c);
-	if (!st)
-		return EXIT_UNAVAILABLE;
 	struct node_row row;
 	enum store_result r = store_node_get(st, node, &row);
 	if (r != STORE_OK) {
@@ -557,12 +555,10 @@ int cmd_occurrences(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "calpubsubctl occurrences: --from and --to must be times with --from before --to\n");
 		return EXIT_USAGE;
 	}
-	int rc = ctl_load_config(c, false);
+	struct store *st;
+	int rc = ctl_open_store(c, &st);
 	if (rc)
 		return rc;
-	struct store *st = ctl_connect(c);
-	if (!st)
-		return EXIT_UNAVAILABLE;
 	struct calobj_row *objs;
 	size_t n;
 	enum store_result r = store_calobj_window(st, node, from, to, &objs, &n);

@@ -53,6 +53,15 @@ struct store *ctl_connect(struct ctl *c)
 	return st;
 }
 
+int ctl_open_store(struct ctl *c, struct store **st)
+{
+	int rc = ctl_load_config(c, false);
+	if (rc)
+		return rc;
+	*st = ctl_connect(c);
+	return *st ? 0 : EXIT_UNAVAILABLE;
+}
+
 static void print_step(int version, const char *name, void *arg)
 {
 	(void)arg;
@@ -66,12 +75,10 @@ static int cmd_migrate(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "calpubsubctl migrate: unexpected argument '%s'\n", argv[1]);
 		return EXIT_USAGE;
 	}
-	int rc = ctl_load_config(c, false);
+	struct store *st;
+	int rc = ctl_open_store(c, &st);
 	if (rc)
 		return rc;
-	struct store *st = ctl_connect(c);
-	if (!st)
-		return EXIT_UNAVAILABLE;
 	char err[1024];
 	int before = 0;
 	store_schema_version(st, &before);
@@ -97,12 +104,10 @@ static int cmd_schema_version(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "calpubsubctl schema-version: unexpected argument '%s'\n", argv[1]);
 		return EXIT_USAGE;
 	}
-	int rc = ctl_load_config(c, false);
+	struct store *st;
+	int rc = ctl_open_store(c, &st);
 	if (rc)
 		return rc;
-	struct store *st = ctl_connect(c);
-	if (!st)
-		return EXIT_UNAVAILABLE;
 	int version = 0;
 	enum store_result r = store_schema_version(st, &version);
 	store_free(st);

@@ -26,6 +26,8 @@ struct ctl {
 int ctl_load_config(struct ctl *c, bool need_secret);
 /* A blocking connection, or NULL after printing why. */
 struct store *ctl_connect(struct ctl *c);
+/* The configuration (no secret) and a blocking connection: an exit status, or 0 with *st set. */
+int ctl_open_store(struct ctl *c, struct store **st);
 
 int cmd_import(struct ctl *c, int argc, char **argv);
 int cmd_export(struct ctl *c, int argc, char **argv);

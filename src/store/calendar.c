@@ -139,19 +139,6 @@ void import_diff_free(struct import_diff *d)
 	memset(d, 0, sizeof(*d));
 }
 
-static bool exec_ok(PGconn *conn, const char *sql, char *err, size_t errlen)
-{
-	PGresult *res = PQexec(conn, sql);
-	ExecStatusType s = PQresultStatus(res);
-	bool ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
-	if (!ok) {
-		snprintf(err, errlen, "%s", PQresultErrorMessage(res));
-		err[strcspn(err, "\n")] = '\0';
-	}
-	PQclear(res);
-	return ok;
-}
-
 /* COPY text format: backslash, tab, newline and carriage return are escaped. */
 static void copy_field(struct buf *b, const char *s)
 {
@@ -220,7 +207,7 @@ enum store_result store_import_stage(struct store *st, const struct import_objec
                                      size_t errlen)
 {
 	PGconn *conn = store_conn(st);
-	if (!exec_ok(conn,
+	if (!store_exec_text(conn,
 	             "CREATE TEMP TABLE import_stage (uid text PRIMARY KEY, component text, ics text, range_start bigint, "
 	             "range_end bigint) ON COMMIT DROP",
 	             err, errlen) ||
@@ -295,7 +282,7 @@ enum store_result store_import_apply(struct store *st, int64_t node_id, const ch
 	char id[24], maxp[24];
 	snprintf(id, sizeof(id), "%" PRId64, node_id);
 	snprintf(maxp, sizeof(maxp), "%" PRId64, max_payload);
-	bool ok = exec_ok(conn, "CREATE TEMP TABLE import_payload (uid text PRIMARY KEY, payload text, body text) ON COMMIT DROP",
+	bool ok = store_exec_text(conn, "CREATE TEMP TABLE import_payload (uid text PRIMARY KEY, payload text, body text) ON COMMIT DROP",
 	                  err, errlen) &&
 	          copy_rows(conn, "COPY import_payload FROM STDIN", n_payloads, payload_row, payloads, err, errlen);
 	if (ok) {
@@ -375,8 +362,8 @@ enum store_result store_import_apply(struct store *st, int64_t node_id, const ch
 		}
 		PQclear(res);
 	}
-	ok = ok && exec_ok(conn, "SELECT pg_notify('" STORE_NOTIFY_CHANNEL "', 'import')", err, errlen) &&
-	     exec_ok(conn, "COMMIT", err, errlen);
+	ok = ok && store_exec_text(conn, "SELECT pg_notify('" STORE_NOTIFY_CHANNEL "', 'import')", err, errlen) &&
+	     store_exec_text(conn, "COMMIT", err, errlen);
 	if (!ok) {
 		PQclear(PQexec(conn, "ROLLBACK"));
 		return PQstatus(conn) == CONNECTION_OK ? STORE_FAILED : STORE_UNAVAILABLE;

@@ -396,3 +396,16 @@ bool store_bool(const PGresult *res, int row, int col)
 {
 	return PQgetvalue(res, row, col)[0] == 't';
 }
+
+bool store_exec_text(PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(conn, sql);
+	ExecStatusType s = PQresultStatus(res);
+	bool ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+	if (!ok) {
+		snprintf(err, errlen, "%s", PQresultErrorMessage(res));
+		err[strcspn(err, "\n")] = '\0';
+	}
+	PQclear(res);
+	return ok;
+}

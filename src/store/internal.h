@@ -32,6 +32,9 @@ PGresult *store_query(struct store *st, const char *label, const char *sql, int 
 /* Same for statements without result rows; returns STORE_OK or the failure. */
 enum store_result store_command(struct store *st, const char *label, const char *sql, int nparams,
                                 const char *const *params);
+/* Runs SQL text without parameters (several statements, a migration script) on a
+ * connection used directly; on failure copies the first line of the error to err. */
+bool store_exec_text(PGconn *conn, const char *sql, char *err, size_t errlen);
 /* Row helpers: a copy of the value (NULL for SQL NULL), and typed readers. */
 char *store_strdup(const PGresult *res, int row, int col);
 int64_t store_int(const PGresult *res, int row, int col);

@@ -38,30 +38,17 @@ enum store_result store_schema_version(struct store *st, int *version)
 	return STORE_OK;
 }
 
-static bool exec_simple(PGconn *conn, const char *sql, char *err, size_t errlen)
-{
-	PGresult *res = PQexec(conn, sql);
-	ExecStatusType s = PQresultStatus(res);
-	bool ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
-	if (!ok) {
-		snprintf(err, errlen, "%s", PQresultErrorMessage(res));
-		err[strcspn(err, "\n")] = '\0';
-	}
-	PQclear(res);
-	return ok;
-}
-
 enum store_result store_migrate(struct store *st, void (*progress)(int version, const char *name, void *arg),
                                 void *arg, char *err, size_t errlen)
 {
 	PGconn *conn = store_conn(st);
 	char why[512];
-	if (!exec_simple(conn, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", why, sizeof(why))) {
+	if (!store_exec_text(conn, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", why, sizeof(why))) {
 		snprintf(err, errlen, "cannot take the migration lock: %s", why);
 		return STORE_FAILED;
 	}
 	enum store_result result = STORE_OK;
-	if (!exec_simple(conn,
+	if (!store_exec_text(conn,
 	                 "CREATE TABLE IF NOT EXISTS calpubsub_schema ("
 	                 " version integer PRIMARY KEY,"
 	                 " name text NOT NULL,"
@@ -90,10 +77,10 @@ enum store_result store_migrate(struct store *st, void (*progress)(int version, 
 		char record[256];
 		snprintf(record, sizeof(record), "INSERT INTO calpubsub_schema (version, name) VALUES (%d, '%s')",
 		         m->version, m->name);
-		if (!exec_simple(conn, "BEGIN", why, sizeof(why)) || !exec_simple(conn, m->sql, why, sizeof(why)) ||
-		    !exec_simple(conn, record, why, sizeof(why)) || !exec_simple(conn, "COMMIT", why, sizeof(why))) {
+		if (!store_exec_text(conn, "BEGIN", why, sizeof(why)) || !store_exec_text(conn, m->sql, why, sizeof(why)) ||
+		    !store_exec_text(conn, record, why, sizeof(why)) || !store_exec_text(conn, "COMMIT", why, sizeof(why))) {
 			char ignored[64];
-			exec_simple(conn, "ROLLBACK", ignored, sizeof(ignored));
+			store_exec_text(conn, "ROLLBACK", ignored, sizeof(ignored));
 			snprintf(err, errlen, "migration %03d_%s failed and was rolled back: %s", m->version, m->name, why);
 			result = STORE_FAILED;
 			goto unlock;
@@ -102,6 +89,6 @@ enum store_result store_migrate(struct store *st, void (*progress)(int version, 
 			progress(m->version, m->name, arg);
 	}
 unlock:
-	exec_simple(conn, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", why, sizeof(why));
+	store_exec_text(conn, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", why, sizeof(why));
 	return result;
 }

@@ -613,6 +613,14 @@ static void do_purge(struct iq *iq, struct action *a, const struct requester *rq
 	iq_result(iq, NULL);
 }
 
+/* <pubsub xmlns=owner><ELEMENT node=NODE> of an owner's list of subscriptions or affiliations */
+static void open_owner_list(struct buf *b, const char *element, const char *node)
+{
+	buf_printf(b, "<pubsub xmlns='" NS_PUBSUB_OWNER "'><%s", element);
+	xml_attr(b, "node", node);
+	buf_putc(b, '>');
+}
+
 static void do_owner_subscriptions(struct iq *iq, struct action *a, const struct requester *rq)
 {
 	struct ps_error err;
@@ -625,9 +633,7 @@ static void do_owner_subscriptions(struct iq *iq, struct action *a, const struct
 		if (!service_node_subscriptions(the_wire.svc, rq, node, &subs, &n, &err))
 			return fail(iq, &err);
 		struct buf b = BUF_INIT;
-		buf_puts(&b, "<pubsub xmlns='" NS_PUBSUB_OWNER "'><subscriptions");
-		xml_attr(&b, "node", node);
-		buf_putc(&b, '>');
+		open_owner_list(&b, "subscriptions", node);
 		for (size_t i = 0; i < n; i++)
 			write_subscription(&b, NULL, subs[i].jid, subs[i].subid, subs[i].state, false);
 		buf_puts(&b, "</subscriptions></pubsub>");
@@ -654,9 +660,7 @@ static void do_owner_subscriptions(struct iq *iq, struct action *a, const struct
 		iq_result(iq, NULL);
 	} else if (err.cond == SC_NOT_ACCEPTABLE) {
 		struct buf b = BUF_INIT;
-		buf_puts(&b, "<pubsub xmlns='" NS_PUBSUB_OWNER "'><subscriptions");
-		xml_attr(&b, "node", node);
-		buf_putc(&b, '>');
+		open_owner_list(&b, "subscriptions", node);
 		for (size_t i = 0; i < k; i++)
 			if (ch[i].failed)
 				write_subscription(&b, NULL, ch[i].jid, ch[i].subid, ch[i].current, false);
@@ -681,9 +685,7 @@ static void do_owner_affiliations(struct iq *iq, struct action *a, const struct 
 		if (!service_node_affiliations(the_wire.svc, rq, node, &affs, &n, &err))
 			return fail(iq, &err);
 		struct buf b = BUF_INIT;
-		buf_puts(&b, "<pubsub xmlns='" NS_PUBSUB_OWNER "'><affiliations");
-		xml_attr(&b, "node", node);
-		buf_putc(&b, '>');
+		open_owner_list(&b, "affiliations", node);
 		for (size_t i = 0; i < n; i++) {
 			buf_puts(&b, "<affiliation");
 			xml_attr(&b, "jid", affs[i].jid);
@@ -713,9 +715,7 @@ static void do_owner_affiliations(struct iq *iq, struct action *a, const struct 
 		iq_result(iq, NULL);
 	} else if (err.cond == SC_NOT_ACCEPTABLE) {
 		struct buf b = BUF_INIT;
-		buf_puts(&b, "<pubsub xmlns='" NS_PUBSUB_OWNER "'><affiliations");
-		xml_attr(&b, "node", node);
-		buf_putc(&b, '>');
+		open_owner_list(&b, "affiliations", node);
 		for (size_t i = 0; i < k; i++) {
 			if (!ch[i].failed)
 				continue;

@@ -353,3 +353,22 @@ class Barrier:
         ok(await publish(self.owner, self.node, item), "barrier publish")
         for c in clients:
             await wait_msg(c, lambda s: notified_items(s, self.node) == [item], 0, timeout, "the barrier " + item)
+
+
+class SharedClients:
+    """The clients the tests of one file share, one set per environment (XMPP server)."""
+
+
+async def shared_clients(env, logins, barrier=False):
+    """The file's clients, logged in on first use: logins maps an attribute name to a user
+    or to (user, resource). With barrier, s.barrier is a Barrier owned by s.alice."""
+    s = getattr(env, "pubsub_clients", None)
+    if s is None:
+        s = env.pubsub_clients = SharedClients()
+        for name, login in logins.items():
+            user, resource = login if isinstance(login, tuple) else (login, "test")
+            setattr(s, name, await env.client(user, resource))
+        if barrier:
+            s.barrier = Barrier(s.alice)
+            await s.barrier.setup()
+    return s

@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 import tap  # noqa: E402
-from harness import COMPONENT, ET, SRCDIR, environment, error_of  # noqa: E402
+from harness import ET, SRCDIR, environment, error_of  # noqa: E402
 
 NS_PS = "http://jabber.org/protocol/pubsub"
 NS_EVENT = "http://jabber.org/protocol/pubsub#event"

@@ -12,7 +12,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import tap  # noqa: E402
-from harness import COMPONENT, SLOW, ET, async_wait_until, environment  # noqa: E402
+from harness import SLOW, ET, environment  # noqa: E402
 
 NS_EVENT = "http://jabber.org/protocol/pubsub#event"
 

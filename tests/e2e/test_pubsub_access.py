@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import tap  # noqa: E402
 from harness import COMPONENT, async_wait_until, environment, error_of  # noqa: E402
-from pubsub_lib import (FORM_AUTHORIZATION, NS_COMMANDS, NS_INFO, NS_ITEMS, NS_PS, NS_XDATA, attr,  # noqa: E402
+from pubsub_lib import (shared_clients, FORM_AUTHORIZATION, NS_COMMANDS, NS_INFO, NS_ITEMS, NS_PS, NS_XDATA, attr,  # noqa: E402
                         create, err, event_kind, form, form_values, get_items, get_subscriptions, item_ids, jid, mark,
                         ok, payload, ps, publish, retract, service_ready, set_affiliations, subscribe,
                         subscription_of, uid, unsubscribe, wait_msg)
@@ -19,17 +19,8 @@ from pubsub_lib import (FORM_AUTHORIZATION, NS_COMMANDS, NS_INFO, NS_ITEMS, NS_P
 USERS = ("alice", "bob", "carol", "dave", "eve", "frank", "admin")
 
 
-class S:
-    """Clients shared by the tests of this file, one set per environment (XMPP server)."""
-
-
 async def clients(env):
-    s = getattr(env, "pubsub_clients", None)
-    if s is None:
-        s = env.pubsub_clients = S()
-        for u in USERS:
-            setattr(s, u, await env.client(u))
-    return s
+    return await shared_clients(env, {u: u for u in USERS})
 
 
 def subscription_event(s, node):

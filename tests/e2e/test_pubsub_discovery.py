@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import tap  # noqa: E402
 from harness import COMPONENT, environment  # noqa: E402
-from pubsub_lib import (FORM_META, NS_INFO, NS_ITEMS, NS_PS, NS_XDATA, attr, configure, create, err,  # noqa: E402
+from pubsub_lib import (shared_clients, FORM_META, NS_INFO, NS_ITEMS, NS_PS, NS_XDATA, attr, configure, create, err,  # noqa: E402
                         form_values, jid, ok, ps, publish, retract, service_ready, set_affiliations, subscribe, uid,
                         unsubscribe)
 
@@ -63,17 +63,8 @@ OTHER_FEATURES = {"http://jabber.org/protocol/disco#info", "http://jabber.org/pr
                   "urn:xmpp:ping", "jabber:iq:version", "http://jabber.org/protocol/commands", NS_PS}
 
 
-class S:
-    """Clients shared by the tests of this file, one set per environment (XMPP server)."""
-
-
 async def clients(env):
-    s = getattr(env, "pubsub_clients", None)
-    if s is None:
-        s = env.pubsub_clients = S()
-        for u in USERS:
-            setattr(s, u, await env.client(u))
-    return s
+    return await shared_clients(env, {u: u for u in USERS})
 
 
 async def disco_items(c, node=None):

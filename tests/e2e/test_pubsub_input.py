@@ -11,8 +11,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import tap  # noqa: E402
 from harness import environment  # noqa: E402
-from pubsub_lib import (FORM_NODE_CONFIG, FORM_PUBLISH_OPTIONS, FORM_SUB_OPTIONS, NS_EVENT, NS_INFO,  # noqa: E402
-                        NS_ITEMS, NS_OWNER, NS_PS, NS_RSM, Barrier, attr, configure, create, err, event_kind, form,
+from pubsub_lib import (shared_clients, FORM_NODE_CONFIG, FORM_PUBLISH_OPTIONS, FORM_SUB_OPTIONS, NS_EVENT, NS_INFO,  # noqa: E402
+                        NS_ITEMS, NS_OWNER, NS_PS, NS_RSM, attr, configure, create, err, event_kind, form,
                         get_affiliations, get_config, get_items, item_ids, jid, mark, messages, notified_items, ok,
                         payload, ps, publish, retract, service_ready, set_affiliations, show, subscribe, uid,
                         wait_msg)
@@ -36,19 +36,8 @@ HOSTILE_IDS = [
 ]
 
 
-class S:
-    """Clients shared by the tests of this file, one set per environment (XMPP server)."""
-
-
 async def clients(env):
-    s = getattr(env, "pubsub_clients", None)
-    if s is None:
-        s = env.pubsub_clients = S()
-        for u in USERS:
-            setattr(s, u, await env.client(u))
-        s.barrier = Barrier(s.alice)
-        await s.barrier.setup()
-    return s
+    return await shared_clients(env, {u: u for u in USERS}, barrier=True)
 
 
 def db_counts(env):

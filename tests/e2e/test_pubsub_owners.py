@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import tap  # noqa: E402
 from harness import environment  # noqa: E402
-from pubsub_lib import (FORM_NODE_CONFIG, NS_EVENT, NS_OWNER, NS_PS, NS_XDATA, Barrier, attr, config_form,  # noqa
+from pubsub_lib import (shared_clients, FORM_NODE_CONFIG, NS_EVENT, NS_OWNER, NS_PS, NS_XDATA, attr, config_form,  # noqa
                         configure, create, err, event_kind, form, form_values, get_affiliations, get_config,
                         get_items, get_subscriptions, item_ids, jid, mark, messages, notified_items, ok, ps,
                         publish, set_affiliations, set_subscriptions, subscribe, subscription_of, uid, wait_msg)
@@ -19,23 +19,15 @@ from pubsub_lib import (FORM_NODE_CONFIG, NS_EVENT, NS_OWNER, NS_PS, NS_XDATA, B
 USERS = ("alice", "bob", "carol", "dave", "eve", "admin")
 
 
-class S:
-    """Clients shared by the tests of this file, one set per environment (XMPP server)."""
-
-
 async def clients(env):
-    s = getattr(env, "pubsub_clients", None)
-    if s is None:
-        s = env.pubsub_clients = S()
-        s.alice = await env.client("alice")  # owner
-        s.bob = await env.client("bob")      # publisher, second owner
-        s.carol = await env.client("carol")  # subscriber
-        s.dave = await env.client("dave")    # subscriber
-        s.eve = await env.client("eve")      # the outcast
-        s.admin = await env.client("admin")  # service admin
-        s.barrier = Barrier(s.alice)
-        await s.barrier.setup()
-    return s
+    return await shared_clients(env, {
+        "alice": "alice",  # owner
+        "bob": "bob",      # publisher, second owner
+        "carol": "carol",  # subscriber
+        "dave": "dave",    # subscriber
+        "eve": "eve",      # the outcast
+        "admin": "admin",  # service admin
+    }, barrier=True)
 
 
 def subscription_event(s, node):

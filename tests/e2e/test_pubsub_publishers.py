@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import tap  # noqa: E402
 from harness import SLOW, environment  # noqa: E402
-from pubsub_lib import (NS_DELAY, NS_EVENT, NS_PS, Barrier, app_feature, attr, create, err,  # noqa: E402
+from pubsub_lib import (shared_clients, NS_DELAY, NS_EVENT, NS_PS, app_feature, attr, create, err,  # noqa: E402
                         event_kind, get_config, get_items, item_ids, jid, mark, messages, notified_items,
                         notified_retracts, ok, payload, ps, publish, published_id, retract, set_affiliations,
                         subscribe, uid, wait_msg)
@@ -21,21 +21,13 @@ from pubsub_lib import (NS_DELAY, NS_EVENT, NS_PS, Barrier, app_feature, attr, c
 USERS = ("alice", "bob", "carol", "dave", "admin")
 
 
-class S:
-    """Clients shared by the tests of this file, one set per environment (XMPP server)."""
-
-
 async def clients(env):
-    s = getattr(env, "pubsub_clients", None)
-    if s is None:
-        s = env.pubsub_clients = S()
-        s.alice = await env.client("alice")  # owner
-        s.bob = await env.client("bob")      # publisher
-        s.carol = await env.client("carol")  # subscriber
-        s.dave = await env.client("dave")    # nobody
-        s.barrier = Barrier(s.alice)
-        await s.barrier.setup()
-    return s
+    return await shared_clients(env, {
+        "alice": "alice",  # owner
+        "bob": "bob",      # publisher
+        "carol": "carol",  # subscriber
+        "dave": "dave",    # nobody
+    }, barrier=True)
 
 
 async def node_with(s, config=None, publishers=("bob",), subscribers=("carol",)):

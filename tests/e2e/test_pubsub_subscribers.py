@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import tap  # noqa: E402
 from harness import environment  # noqa: E402
-from pubsub_lib import (FORM_SUB_OPTIONS, NS_PS, NS_RSM, NS_XDATA, Barrier, attr, create, err, form,  # noqa: E402
+from pubsub_lib import (shared_clients, FORM_SUB_OPTIONS, NS_PS, NS_RSM, NS_XDATA, attr, create, err, form,  # noqa: E402
                         form_values, get_items, item_ids, jid, mark, messages, notified_items, notified_retracts, ok, ps, publish,
                         rsm_of, set_affiliations, shim_subids, subscribe, subscription_of, uid, unsubscribe,
                         wait_msg)
@@ -19,21 +19,13 @@ from pubsub_lib import (FORM_SUB_OPTIONS, NS_PS, NS_RSM, NS_XDATA, Barrier, attr
 USERS = ("alice", "bob", "carol", "dave", "eve", "admin")
 
 
-class S:
-    """Clients shared by the tests of this file, one set per environment (XMPP server)."""
-
-
 async def clients(env):
-    s = getattr(env, "pubsub_clients", None)
-    if s is None:
-        s = env.pubsub_clients = S()
-        s.alice = await env.client("alice")            # owner of the nodes
-        s.carol = await env.client("carol", "phone")   # subscriber
-        s.carol2 = await env.client("carol", "laptop")  # the same subscriber, another resource
-        s.dave = await env.client("dave")              # another subscriber
-        s.barrier = Barrier(s.alice)
-        await s.barrier.setup()
-    return s
+    return await shared_clients(env, {
+        "alice": "alice",               # owner of the nodes
+        "carol": ("carol", "phone"),    # subscriber
+        "carol2": ("carol", "laptop"),  # the same subscriber, another resource
+        "dave": "dave",                 # another subscriber
+    }, barrier=True)
 
 
 @tap.test

@@ -22,6 +22,8 @@ const NS = {
     PUBSUB: 'http://jabber.org/protocol/pubsub',
     PUBSUB_EVENT: 'http://jabber.org/protocol/pubsub#event',
     STANZAS: 'urn:ietf:params:xml:ns:xmpp-stanzas',
+    STREAM: 'http://etherx.jabber.org/streams',
+    STREAM_ERRORS: 'urn:ietf:params:xml:ns:xmpp-streams',
     DATA_FORMS: 'jabber:x:data',
     RSM: 'http://jabber.org/protocol/rsm',
     XCAL: 'urn:ietf:params:xml:ns:icalendar-2.0',
@@ -54,6 +56,7 @@ const state = {
     attempt: 0,           // reconnect attempts since the last successful login
     reconnectTimer: null,
     lastProblem: '',      // why the last connection failed, in words
+    streamError: '',      // the stream error that ended the current connection, if any
     service: '',          // the PubSub service's JID
     calendars: [],        // [{node, title, description}] from service discovery
     node: params.get('node') || '',
@@ -118,7 +121,8 @@ function logActivity(text) {
 function boshUrl() {
     // Relative URLs are resolved against the page: "/http-bind" is the BOSH endpoint of
     // the XMPP server that serves this page (Prosody's default path; ejabberd's
-    // mod_bosh is usually at /bosh). Another origin needs CORS on that server.
+    // mod_bosh is at /bosh in Debian's configuration: map /http-bind to it too, as
+    // the README shows, or pass ?bosh=/bosh). Another origin needs CORS on that server.
     const text = $('bosh').value.trim() || params.get('bosh') || '/http-bind';
     return new URL(text, window.location.href).href;
 }
@@ -153,6 +157,15 @@ function connect() {
     const conn = new Strophe.Connection(url);
     state.conn = conn;
     state.lastProblem = '';
+    state.streamError = '';
+    // A BOSH server that ends a session because of a stream error says only
+    // condition='remote-stream-error' on the <body/>, with the <stream:error/> inside it
+    // (ejabberd does so when it shuts down: system-shutdown). Strophe passes on just that
+    // condition; keep the stream error's own, to say what happened. Prosody shutting
+    // down just closes its connections.
+    conn.xmlInput = (el) => {
+        if (conn === state.conn) state.streamError = streamErrorOf(el) || state.streamError;
+    };
     // The BOSH endpoint not answering at all (status 0: refused, reset, no route) or a
     // proxy in front of it failing (5xx): Strophe would retry the same request for
     // minutes with growing delays. Give up on this connection at once instead and
@@ -210,6 +223,7 @@ function onConnectionStatus(conn, status, condition) {
     case S.CONNFAIL:
     case S.CONNTIMEOUT:
     case S.ERROR:
+        if (condition === 'remote-stream-error' && state.streamError) condition = state.streamError;
         state.lastProblem = state.lastProblem || describeConnectionFailure(status, condition);
         break;
     case S.CONNECTED:
@@ -221,6 +235,17 @@ function onConnectionStatus(conn, status, condition) {
     default:
         break;
     }
+}
+
+// The condition of the stream error in a BOSH <body type='terminate'/>, or ''. Strophe
+// hands xmlInput() the body's first child when it has children, else the body.
+function streamErrorOf(el) {
+    const body = el.localName === 'body' ? el : el.parentNode;
+    if (!body || body.localName !== 'body' || body.getAttribute('type') !== 'terminate') return '';
+    const err = body.getElementsByTagNameNS(NS.STREAM, 'error')[0];
+    const cond = err && Array.from(err.children)
+        .find((c) => c.namespaceURI === NS.STREAM_ERRORS && c.localName !== 'text');
+    return cond ? cond.localName : '';
 }
 
 function describeConnectionFailure(status, condition) {
@@ -354,7 +379,9 @@ async function afterLogin(conn) {
 
 // The PubSub service: the "service" setting, else the first item of the server's
 // disco#items whose disco#info says pubsub/service (calpubsub also says it holds
-// calendars). Prosody lists its components there.
+// calendars). ejabberd lists its components there while they are connected; Prosody
+// lists what its disco_items setting names, connected or not (a component that is not
+// connected then does not answer its disco#info).
 async function findService(conn) {
     const configured = $('service').value.trim() || params.get('service');
     if (configured) return configured;
@@ -377,9 +404,12 @@ async function findService(conn) {
         if (pubsub && (calendars || !best)) best = jids[i];
     });
     if (!best) {
+        // Nothing answered as a PubSub service: calpubsub is not connected (ejabberd then
+        // does not list it, Prosody lists it but it does not answer), or the server does
+        // not list it at all.
         throw new Error('No PubSub service found on ' + domain +
-            (silent.length ? ' (' + silent.join(', ') + ' did not answer: is calpubsub running?)' : '') +
-            '. Set it under "Server", or list it in the server\'s disco#items.');
+            (silent.length ? ' (' + silent.join(', ') + ' did not answer)' : '') +
+            ': is calpubsub running? If it is, set it under "Server", or list it in the server\'s disco#items.');
     }
     $('service').value = best;
     return best;

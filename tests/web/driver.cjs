@@ -24,6 +24,9 @@ const CHROMIUM_ARGS = [
     '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync', '--disable-quic', '--disable-default-apps',
     '--disable-extensions', '--no-default-browser-check',
+    // The private servers listen on 127.0.0.1 only; ejabberd's page is at
+    // http://localhost:PORT/ (its file server wants a virtual host's name): never try ::1.
+    '--host-resolver-rules=MAP localhost 127.0.0.1',
 ];
 
 let context = null;

@@ -1,12 +1,14 @@
 """test_web_page.py: the web page (src/web) in a real browser: headless Chromium, driven
-through playwright-core by tests/web/driver.cjs, opens the page from the private
-Prosody's HTTP server, logs in over BOSH, lists the calendars, subscribes, shows the
+through playwright-core by tests/web/driver.cjs, opens the page from the private XMPP
+server's HTTP server, logs in over BOSH, lists the calendars, subscribes, shows the
 sample team calendar's week in the browser's time zone (New York here, the sample is
 in Berlin), and follows, live and without a reload, an import, an SQL write, an SQL
-delete, a re-import without an event, an xCal publish, and Prosody going away and
-coming back. Wrong passwords and forbidden calendars are shown on the page. Every
-check reads the page's DOM; waits have deadlines, never fixed sleeps. The last
-screenshot is left in the build tree as tests/web/screenshot.png."""
+delete, a re-import without an event, an xCal publish, and the XMPP server going away
+and coming back. Wrong passwords and forbidden calendars are shown on the page. Every
+check reads the page's DOM; waits have deadlines, never fixed sleeps. It runs once per
+server of CALPUBSUB_TEST_SERVERS, Prosody (mod_bosh, mod_http_files) and ejabberd
+(mod_bosh, mod_http_fileserver) by default, with the same checks. The last screenshot
+of each server is left in the build tree as tests/web/screenshot-SERVER.png."""
 
 import asyncio
 import contextlib
@@ -26,7 +28,7 @@ NS_PS = "http://jabber.org/protocol/pubsub"
 NS_XCAL = "urn:ietf:params:xml:ns:icalendar-2.0"
 SAMPLE = os.path.join(SRCDIR, "etc", "sample-calendar.ics")
 BUILDDIR = os.environ.get("CALPUBSUB_BUILDDIR", os.getcwd())
-SCREENSHOT = os.path.join(BUILDDIR, "tests", "web", "screenshot.png")
+SCREENSHOT = os.path.join(BUILDDIR, "tests", "web", "screenshot-%s.png")
 # The week of the sample calendar's offsite; its stand-ups are on Monday, Wednesday
 # and Friday at 09:30 Berlin, 03:30 in New York.
 WEEK = "2026-12-07"
@@ -167,7 +169,7 @@ def page_url(env, **query):
 
 @tap.test
 async def page_is_served(env):
-    """Prosody serves the page and the vendored Strophe.js beside its BOSH endpoint"""
+    """the XMPP server serves the page and the vendored Strophe.js beside its BOSH endpoint"""
     url = env.server.web_url()
     with urllib.request.urlopen(url, timeout=10) as r:
         html = r.read().decode()
@@ -298,7 +300,7 @@ async def xcal_publish_shows_live(env):
 
 @tap.test
 async def server_down_and_back(env):
-    """Prosody going away is shown, the page reconnects by itself and is live again"""
+    """the XMPP server going away is shown, the page reconnects by itself and is live again"""
     b = env.browser
     await env.close_clients()  # the test's own XMPP clients would lose their stream too
     mark = env.calpubsub.log_mark()
@@ -308,20 +310,21 @@ async def server_down_and_back(env):
     await b.wait("document.body.dataset.stale", "the week marked out of date", 5, lambda v: v == "true")
     env.server.start()
     _, took = await b.wait_status("online", "the reconnected state", 20, "Connected as bob@")
-    tap.diag("online again %.2f s after Prosody started" % took)
+    tap.diag("online again %.2f s after %s started" % (took, env.server_kind))
     # the page subscribes again after every connect; the week stays on the page meanwhile
     assert events_on(await b.js(AGENDA_JS), "2026-12-12", "Published as xCal")
     await b.wait("document.getElementById('subscription').textContent", "the subscription again", 10,
                  lambda t: t.startswith("Subscribed"))
-    # calpubsub reconnects to Prosody on its own; wait for it, then a change must show
+    # calpubsub reconnects to the server on its own; wait for it, then a change must show
     await env.calpubsub.async_wait_log(r"connected to 127\.0\.0\.1:\d+ as ", 10, since=mark)
     ics = ics_event("after@web", "20261213T170000Z", "After the restart").replace("'", "''")
     env.postgres.psql("INSERT INTO calpubsub_calendar_object (node_name, uid, ics) VALUES ('team', 'after@web', '%s')"
                       % ics)
     await expect_live(b, "a row after the reconnect", lambda a: events_on(a, "2026-12-13", "12:00 – 12:30 After"))
     await b.wait("document.body.dataset.stale", "the week up to date", 5, lambda v: v == "false")
-    await b.call("screenshot", path=SCREENSHOT)
-    tap.diag("screenshot: %s" % SCREENSHOT)
+    path = SCREENSHOT % env.server_kind
+    await b.call("screenshot", path=path)
+    tap.diag("screenshot: %s" % path)
 
 
 @tap.test
@@ -367,12 +370,8 @@ async def calpubsub_down_at_login(env):
 
 
 def main():
-    # The harness's Prosody serves the page and BOSH; ejabberd's BOSH comes later.
-    wanted = os.environ.get("CALPUBSUB_TEST_SERVERS")
-    if wanted and "prosody" not in wanted.split(","):
-        print("1..0 # SKIP the web page is tested with Prosody only")
-        return
-    os.environ["CALPUBSUB_TEST_SERVERS"] = "prosody"
+    # once per server of CALPUBSUB_TEST_SERVERS (Prosody and ejabberd by default), each
+    # serving the page and BOSH on one origin
     tap.run(web_environment)
 
 

@@ -343,7 +343,13 @@ class Calpubsub:
         await async_wait_until(lambda: rx.search(self.log_text(), since) is not None, timeout,
                                "log line /%s/ from %s" % (pattern, self.name))
 
-    def start(self, wait_online=True, extra_args=(), env_vars=None):
+    def start(self, wait_online=True, extra_args=(), env_vars=None, wait_database=None):
+        """Starts the daemon; with wait_online, returns once it is connected to the XMPP
+        server and, while PostgreSQL runs (or wait_database says so), to the database, so
+        that a test's first request is not answered with the wait error of a daemon still
+        connecting. Returns the log mark from before the start."""
+        if wait_database is None:
+            wait_database = wait_online and self.env.postgres.running
         mark = self.log_mark()
         logf = open(self.log, "ab")
         environ = dict(os.environ)
@@ -358,6 +364,12 @@ class Calpubsub:
                 state = "exited with %s" % self.proc.poll() if self.proc.poll() is not None else "still running"
                 raise TimeoutError("%s did not connect (%s); its log ends with:\n%s"
                                    % (self.name, state, self.log_text()[mark:][-3000:]))
+        if wait_database:
+            try:
+                self.wait_log(r"connected to the database", 20, since=mark)
+            except TimeoutError:
+                raise TimeoutError("%s did not connect to the database; its log ends with:\n%s"
+                                   % (self.name, self.log_text()[mark:][-3000:]))
         return mark
 
     def running(self):

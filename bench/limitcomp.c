@@ -213,8 +213,13 @@ int main(int argc, char **argv)
 		int r = poll(&p, 1, 50);
 		if (r > 0 && (p.revents & POLLOUT))
 			out_flush();
-		if (r > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP)))
+		if (r > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP))) {
 			xmpp_run_once(ctx, 0);
+			/* ACK at once: the server's socket keeps Nagle on, so its next stanza would
+			 * otherwise wait for our delayed ACK (40 ms) */
+			int one = 1;
+			setsockopt(sock, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+		}
 	}
 	return 0;
 }

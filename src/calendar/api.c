@@ -1,6 +1,6 @@
 /* api.c: the public operations on canonical texts: expansion (occurrences, CalDAV's
  * <expand/>, the time-range predicate), free/busy, export, and small time helpers. */
-#include "src/calendar/internal.h"
+#include "src/calendar/codec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -350,6 +350,30 @@ bool cal_export(struct buf *out, const char *const *objects, size_t n_objects, s
 	return ok;
 }
 
+static bool summary_of(const struct cal_comp *cal, unsigned component, bool with_start, struct buf *out)
+{
+	const struct cal_comp *master = NULL;
+	unsigned seen = 0;
+	for (size_t i = 0; i < cal->n_subs && !master; i++)
+		if (strcmp(cal->subs[i]->name, "VTIMEZONE") != 0 && seen++ == component)
+			master = cal->subs[i];
+	if (!master)
+		return false;
+	const struct cal_prop *summary = cal_comp_prop(master, "SUMMARY");
+	const struct cal_prop *start = cal_comp_prop(master, "DTSTART");
+	if (!start)
+		start = cal_comp_prop(master, "DUE");
+	if (summary)
+		text_unescape(out, summary->value, strlen(summary->value));
+	else
+		buf_puts(out, master->name[1] == 'T' ? "(untitled task)" : "(untitled event)");
+	if (start && with_start) {
+		const char *tzid = cal_prop_param(start, "TZID");
+		buf_printf(out, " (%s%s%s)", start->value, tzid ? " " : "", tzid ? tzid : "");
+	}
+	return true;
+}
+
 bool cal_summary(const char *ics, unsigned component, bool with_start, struct buf *out)
 {
 	struct buf err = BUF_INIT;
@@ -357,41 +381,36 @@ bool cal_summary(const char *ics, unsigned component, bool with_start, struct bu
 	buf_free(&err);
 	if (!cal)
 		return false;
-	const struct cal_comp *master = NULL;
-	unsigned seen = 0;
-	for (size_t i = 0; i < cal->n_subs && !master; i++)
-		if (strcmp(cal->subs[i]->name, "VTIMEZONE") != 0 && seen++ == component)
-			master = cal->subs[i];
-	bool ok = master != NULL;
-	if (ok) {
-		const struct cal_prop *summary = cal_comp_prop(master, "SUMMARY");
-		const struct cal_prop *start = cal_comp_prop(master, "DTSTART");
-		if (!start)
-			start = cal_comp_prop(master, "DUE");
-		if (summary)
-			text_unescape(out, summary->value, strlen(summary->value));
-		else
-			buf_puts(out, master->name[1] == 'T' ? "(untitled task)" : "(untitled event)");
-		if (start && with_start) {
-			const char *tzid = cal_prop_param(start, "TZID");
-			buf_printf(out, " (%s%s%s)", start->value, tzid ? " " : "", tzid ? tzid : "");
-		}
-	}
+	bool ok = summary_of(cal, component, with_start, out);
 	cal_comp_free(cal);
 	return ok;
 }
 
+bool cal_to_item(const char *ics, bool jcal, struct buf *payload, struct buf *body, struct buf *err)
+{
+	size_t len = strlen(ics);
+	struct cal_comp *vcal = cal_parse_text(ics, len, err);
+	if (!vcal)
+		return false;
+	/* xCal is about twice the text: one allocation instead of a dozen */
+	buf_reserve(payload, 2 * len + 256);
+	if (jcal) {
+		struct buf json = BUF_INIT;
+		jcal_write(vcal, &json);
+		buf_puts(payload, "<json xmlns='" CAL_NS_JSON_CONTAINER "'>");
+		buf_xml_escape_n(payload, json.data, json.len);
+		buf_puts(payload, "</json>");
+		buf_free(&json);
+	} else {
+		xcal_write(vcal, payload);
+	}
+	if (body && !summary_of(vcal, 0, true, body))
+		buf_append(body, "", 0);
+	cal_comp_free(vcal);
+	return true;
+}
+
 bool cal_to_item_payload(const char *ics, bool jcal, struct buf *out, struct buf *err)
 {
-	if (!jcal)
-		return cal_to_xcal_text(ics, out, err);
-	struct buf json = BUF_INIT;
-	bool ok = cal_to_jcal(ics, &json, err);
-	if (ok) {
-		buf_puts(out, "<json xmlns='" CAL_NS_JSON_CONTAINER "'>");
-		buf_xml_escape_n(out, json.data, json.len);
-		buf_puts(out, "</json>");
-	}
-	buf_free(&json);
-	return ok;
+	return cal_to_item(ics, jcal, out, NULL, err);
 }

@@ -101,6 +101,9 @@ bool cal_to_jcal(const char *ics, struct buf *out, struct buf *err);
 /* The payload of a PubSub item holding the object: xCal, or jCal inside an XEP-0335
  * <json/> container. */
 bool cal_to_item_payload(const char *ics, bool jcal, struct buf *out, struct buf *err);
+/* The same, and the one-line summary of cal_summary(ics, 0, true) in `body`, with one
+ * parse of the text. */
+bool cal_to_item(const char *ics, bool jcal, struct buf *payload, struct buf *body, struct buf *err);
 
 /* Decoders of a published payload holding exactly one calendar object. On failure they
  * return false and append one message per line to errors (for a bad-request answer). */

@@ -181,17 +181,22 @@ static json_t *encode_comp(const struct cal_comp *c)
 	return a;
 }
 
+void jcal_write(const struct cal_comp *vcal, struct buf *out)
+{
+	json_t *j = encode_comp(vcal);
+	char *text = json_dumps(j, JCAL_DUMP_FLAGS);
+	json_decref(j);
+	buf_puts(out, text);
+	free(text);
+}
+
 bool cal_to_jcal(const char *ics, struct buf *out, struct buf *err)
 {
 	struct cal_comp *vcal = cal_parse_text(ics, strlen(ics), err);
 	if (!vcal)
 		return false;
-	json_t *j = encode_comp(vcal);
+	jcal_write(vcal, out);
 	cal_comp_free(vcal);
-	char *text = json_dumps(j, JCAL_DUMP_FLAGS);
-	json_decref(j);
-	buf_puts(out, text);
-	free(text);
 	return true;
 }
 

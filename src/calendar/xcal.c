@@ -3,51 +3,125 @@
  * published payload is held to the same rules as an imported file. */
 #include "src/calendar/codec.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-static struct xml_node *el(struct xml_node *parent, const char *name)
+/* The encoder writes the XML text directly: building a tree first and serializing it
+ * cost more than half of a large import. An element's start tag stays open until its first
+ * content, so that an empty one is written `<name/>` as xml_serialize() writes it. The
+ * same walk builds a tree instead (cal_to_xcal) when `out` is NULL. */
+struct xcal_writer {
+	struct buf *out;
+	bool tag_open;
+	/* reused for values and type names, so that encoding allocates next to nothing */
+	struct buf value, type;
+	/* tree mode: the open elements, the root first */
+	struct xml_node **open;
+	size_t depth, cap;
+};
+
+static void close_start_tag(struct xcal_writer *w)
 {
-	struct xml_node *e = xml_element_new(name, CAL_NS_XCAL);
-	xml_add_child(parent, e);
-	return e;
+	if (w->tag_open)
+		buf_putc(w->out, '>');
+	w->tag_open = false;
 }
 
-static struct xml_node *el_lower(struct xml_node *parent, const char *name)
+static void put_name(struct buf *out, const char *name, bool lower)
 {
-	struct buf b = BUF_INIT;
-	codec_lower(&b, name);
-	struct xml_node *e = el(parent, b.data);
-	buf_free(&b);
-	return e;
+	if (!lower) {
+		buf_puts(out, name);
+		return;
+	}
+	for (; *name; name++)
+		buf_putc(out, (char)tolower((unsigned char)*name));
 }
 
-static void text_el(struct xml_node *parent, const char *name, const char *text)
+/* iCalendar names (VEVENT, DTSTART, TZID) are written in lower case, as RFC 6321 says */
+static void start_el_case(struct xcal_writer *w, const char *name, bool lower)
 {
-	struct xml_node *e = el(parent, name);
-	if (*text)
-		xml_add_child(e, xml_text_new(text, strlen(text)));
+	if (!w->out) {
+		struct buf lowered = BUF_INIT;
+		put_name(&lowered, name, lower);
+		struct xml_node *e = xml_element_new(buf_cstr(&lowered), CAL_NS_XCAL);
+		buf_free(&lowered);
+		xml_add_child(w->open[w->depth - 1], e);
+		if (w->depth == w->cap) {
+			w->cap *= 2;
+			w->open = xrealloc(w->open, w->cap * sizeof(*w->open));
+		}
+		w->open[w->depth++] = e;
+		return;
+	}
+	close_start_tag(w);
+	buf_putc(w->out, '<');
+	put_name(w->out, name, lower);
+	w->tag_open = true;
 }
 
-static void unescaped_el(struct xml_node *parent, const char *name, const char *raw)
+static void end_el_case(struct xcal_writer *w, const char *name, bool lower)
 {
-	struct buf b = BUF_INIT;
-	text_unescape(&b, raw, strlen(raw));
-	text_el(parent, name, b.data);
-	buf_free(&b);
+	if (!w->out) {
+		w->depth--;
+		return;
+	}
+	if (w->tag_open) {
+		buf_puts(w->out, "/>");
+		w->tag_open = false;
+		return;
+	}
+	buf_puts(w->out, "</");
+	put_name(w->out, name, lower);
+	buf_putc(w->out, '>');
 }
 
-static void ext_el(struct xml_node *parent, const char *name, enum vtype t, const char *v)
+static void start_el(struct xcal_writer *w, const char *name)
 {
-	struct buf b = BUF_INIT;
-	codec_ext_value(&b, t, v);
-	text_el(parent, name, buf_cstr(&b));
-	buf_free(&b);
+	start_el_case(w, name, false);
 }
 
-static void encode_recur(struct xml_node *parent, const char *v)
+static void end_el(struct xcal_writer *w, const char *name)
 {
-	struct xml_node *r = el(parent, "recur");
+	end_el_case(w, name, false);
+}
+
+static void text_el(struct xcal_writer *w, const char *name, const char *text)
+{
+	start_el(w, name);
+	if (*text && !w->out) {
+		xml_add_child(w->open[w->depth - 1], xml_text_new(text, strlen(text)));
+	} else if (*text) {
+		close_start_tag(w);
+		buf_xml_escape(w->out, text);
+	}
+	end_el(w, name);
+}
+
+static void unescaped_el(struct xcal_writer *w, const char *name, const char *raw)
+{
+	buf_reset(&w->value);
+	text_unescape(&w->value, raw, strlen(raw));
+	text_el(w, name, buf_cstr(&w->value));
+}
+
+static void ext_el(struct xcal_writer *w, const char *name, enum vtype t, const char *v)
+{
+	buf_reset(&w->value);
+	codec_ext_value(&w->value, t, v);
+	text_el(w, name, buf_cstr(&w->value));
+}
+
+static void lower_el(struct xcal_writer *w, const char *name, const char *v)
+{
+	buf_reset(&w->value);
+	codec_lower(&w->value, v);
+	text_el(w, name, buf_cstr(&w->value));
+}
+
+static void encode_recur(struct xcal_writer *w, const char *v)
+{
+	start_el(w, "recur");
 	char **parts;
 	size_t n = split_unescaped(v, ';', &parts);
 	for (size_t i = 0; i < n; i++) {
@@ -60,122 +134,148 @@ static void encode_recur(struct xml_node *parent, const char *v)
 		char **vals;
 		size_t nv = split_unescaped(eq + 1, ',', &vals);
 		for (size_t k = 0; k < nv; k++) {
-			struct buf b = BUF_INIT;
-			if (!strcmp(name.data, "until"))
-				codec_ext_date_or_datetime(&b, vals[k]);
-			else
-				buf_puts(&b, vals[k]);
-			text_el(r, name.data, b.data);
-			buf_free(&b);
+			if (!strcmp(name.data, "until")) {
+				buf_reset(&w->value);
+				codec_ext_date_or_datetime(&w->value, vals[k]);
+				text_el(w, name.data, buf_cstr(&w->value));
+			} else {
+				text_el(w, name.data, vals[k]);
+			}
 		}
 		free_strv(vals, nv);
 		buf_free(&name);
 	}
 	free_strv(parts, n);
+	end_el(w, "recur");
 }
 
-static void encode_value(struct xml_node *parent, const char *type_name, enum vtype t, const char *v)
+static void encode_value(struct xcal_writer *w, const char *type_name, enum vtype t, const char *v)
 {
 	const char *slash;
-	struct xml_node *e;
 	switch (t) {
-	case VT_TEXT: unescaped_el(parent, "text", v); break;
+	case VT_TEXT: unescaped_el(w, "text", v); break;
 	case VT_DATE:
 	case VT_DATE_TIME:
 	case VT_TIME:
-	case VT_UTC_OFFSET: ext_el(parent, type_name, t, v); break;
+	case VT_UTC_OFFSET: ext_el(w, type_name, t, v); break;
 	case VT_PERIOD:
-		e = el(parent, "period");
+		start_el(w, "period");
 		slash = strchr(v, '/');
 		if (!slash) {
-			text_el(e, "start", v);
-			break;
+			text_el(w, "start", v);
+		} else {
+			char *start = xstrndup(v, (size_t)(slash - v));
+			ext_el(w, "start", VT_DATE_TIME, start);
+			free(start);
+			if (slash[1] == 'P' || slash[1] == '+' || slash[1] == '-')
+				text_el(w, "duration", slash + 1);
+			else
+				ext_el(w, "end", VT_DATE_TIME, slash + 1);
 		}
-		char *start = xstrndup(v, (size_t)(slash - v));
-		ext_el(e, "start", VT_DATE_TIME, start);
-		free(start);
-		if (slash[1] == 'P' || slash[1] == '+' || slash[1] == '-')
-			text_el(e, "duration", slash + 1);
-		else
-			ext_el(e, "end", VT_DATE_TIME, slash + 1);
+		end_el(w, "period");
 		break;
-	case VT_RECUR: encode_recur(parent, v); break;
-	case VT_BOOLEAN: {
-		struct buf b = BUF_INIT;
-		codec_lower(&b, v);
-		text_el(parent, "boolean", b.data);
-		buf_free(&b);
-		break;
-	}
-	default: text_el(parent, type_name, v); break;
+	case VT_RECUR: encode_recur(w, v); break;
+	case VT_BOOLEAN: lower_el(w, "boolean", v); break;
+	default: text_el(w, type_name, v); break;
 	}
 }
 
-static void encode_prop(struct xml_node *props, const struct cal_prop *p)
+static void encode_param(struct xcal_writer *w, const struct cal_param *prm)
 {
-	struct xml_node *pe = el_lower(props, p->name);
-	struct xml_node *params = NULL;
+	start_el_case(w, prm->name, true);
+	enum vtype pt = param_type(prm->name);
+	const char *value_el = pt == VT_URI ? "uri" : pt == VT_CAL_ADDRESS ? "cal-address" : pt == VT_BOOLEAN ? "boolean" : "text";
+	for (size_t k = 0; k < prm->n_values; k++) {
+		if (pt == VT_BOOLEAN)
+			lower_el(w, value_el, prm->values[k]);
+		else
+			text_el(w, value_el, prm->values[k]);
+	}
+	end_el_case(w, prm->name, true);
+}
+
+static void encode_prop(struct xcal_writer *w, const struct cal_prop *p)
+{
+	start_el_case(w, p->name, true);
+	bool params = false;
 	for (size_t i = 0; i < p->n_params; i++) {
-		const struct cal_param *prm = &p->params[i];
-		if (!strcmp(prm->name, "VALUE"))
+		if (!strcmp(p->params[i].name, "VALUE"))
 			continue;
 		if (!params)
-			params = el(pe, "parameters");
-		struct xml_node *pr = el_lower(params, prm->name);
-		enum vtype pt = param_type(prm->name);
-		for (size_t k = 0; k < prm->n_values; k++) {
-			struct buf b = BUF_INIT;
-			if (pt == VT_BOOLEAN)
-				codec_lower(&b, prm->values[k]);
-			else
-				buf_puts(&b, prm->values[k]);
-			text_el(pr, pt == VT_URI ? "uri" : pt == VT_CAL_ADDRESS ? "cal-address" : pt == VT_BOOLEAN ? "boolean" : "text",
-			        b.data);
-			buf_free(&b);
-		}
+			start_el(w, "parameters");
+		params = true;
+		encode_param(w, &p->params[i]);
 	}
+	if (params)
+		end_el(w, "parameters");
 	enum vtype t = prop_type(p);
 	enum vshape shape = prop_shape(p->name);
-	struct buf type_name = BUF_INIT;
-	codec_type_name(&type_name, p);
+	buf_reset(&w->type);
+	codec_type_name(&w->type, p);
+	const char *type_name = buf_cstr(&w->type);
 	char **parts = NULL;
 	size_t n = 0;
 	if ((shape == SHAPE_GEO && t == VT_FLOAT) || (shape == SHAPE_RSTATUS && t == VT_TEXT))
 		n = split_unescaped(p->value, ';', &parts);
 	if (shape == SHAPE_GEO && n == 2) {
-		struct xml_node *g = el(pe, "geo");
-		text_el(g, "latitude", parts[0]);
-		text_el(g, "longitude", parts[1]);
+		start_el(w, "geo");
+		text_el(w, "latitude", parts[0]);
+		text_el(w, "longitude", parts[1]);
+		end_el(w, "geo");
 	} else if (shape == SHAPE_RSTATUS && n >= 2) {
-		struct xml_node *r = el(pe, "request-status");
-		text_el(r, "code", parts[0]);
-		unescaped_el(r, "description", parts[1]);
+		start_el(w, "request-status");
+		text_el(w, "code", parts[0]);
+		unescaped_el(w, "description", parts[1]);
 		if (n > 2)
-			unescaped_el(r, "data", parts[2]);
+			unescaped_el(w, "data", parts[2]);
+		end_el(w, "request-status");
 	} else if (shape == SHAPE_LIST) {
 		char **vals;
 		size_t nv = split_unescaped(p->value, ',', &vals);
 		for (size_t i = 0; i < nv; i++)
-			encode_value(pe, type_name.data, t, vals[i]);
+			encode_value(w, type_name, t, vals[i]);
 		free_strv(vals, nv);
 	} else {
-		encode_value(pe, type_name.data, t, p->value);
+		encode_value(w, type_name, t, p->value);
 	}
 	free_strv(parts, n);
-	buf_free(&type_name);
+	end_el_case(w, p->name, true);
 }
 
-static void encode_comp(struct xml_node *parent, const struct cal_comp *c)
+static void encode_comp(struct xcal_writer *w, const struct cal_comp *c)
 {
-	struct xml_node *ce = el_lower(parent, c->name);
-	struct xml_node *props = el(ce, "properties");
+	start_el_case(w, c->name, true);
+	start_el(w, "properties");
 	for (size_t i = 0; i < c->n_props; i++)
-		encode_prop(props, &c->props[i]);
-	if (!c->n_subs)
-		return;
-	struct xml_node *subs = el(ce, "components");
-	for (size_t i = 0; i < c->n_subs; i++)
-		encode_comp(subs, c->subs[i]);
+		encode_prop(w, &c->props[i]);
+	end_el(w, "properties");
+	if (c->n_subs) {
+		start_el(w, "components");
+		for (size_t i = 0; i < c->n_subs; i++)
+			encode_comp(w, c->subs[i]);
+		end_el(w, "components");
+	}
+	end_el_case(w, c->name, true);
+}
+
+void xcal_write(const struct cal_comp *vcal, struct buf *out)
+{
+	struct xcal_writer w = {.out = out};
+	buf_puts(out, "<icalendar xmlns='" CAL_NS_XCAL "'>");
+	encode_comp(&w, vcal);
+	buf_puts(out, "</icalendar>");
+	buf_free(&w.value);
+	buf_free(&w.type);
+}
+
+bool cal_to_xcal_text(const char *ics, struct buf *out, struct buf *err)
+{
+	struct cal_comp *vcal = cal_parse_text(ics, strlen(ics), err);
+	if (!vcal)
+		return false;
+	xcal_write(vcal, out);
+	cal_comp_free(vcal);
+	return true;
 }
 
 bool cal_to_xcal(const char *ics, struct xml_node **out, struct buf *err)
@@ -183,19 +283,14 @@ bool cal_to_xcal(const char *ics, struct xml_node **out, struct buf *err)
 	struct cal_comp *vcal = cal_parse_text(ics, strlen(ics), err);
 	if (!vcal)
 		return false;
-	*out = xml_element_new("icalendar", CAL_NS_XCAL);
-	encode_comp(*out, vcal);
+	struct xcal_writer w = {.cap = 16};
+	w.open = xcalloc(w.cap, sizeof(*w.open));
+	w.open[w.depth++] = *out = xml_element_new("icalendar", CAL_NS_XCAL);
+	encode_comp(&w, vcal);
+	buf_free(&w.value);
+	buf_free(&w.type);
+	free(w.open);
 	cal_comp_free(vcal);
-	return true;
-}
-
-bool cal_to_xcal_text(const char *ics, struct buf *out, struct buf *err)
-{
-	struct xml_node *root;
-	if (!cal_to_xcal(ics, &root, err))
-		return false;
-	xml_serialize(out, root, NULL);
-	xml_free(root);
 	return true;
 }
 

@@ -10,9 +10,11 @@
 #include "../pubsub/node_config.h"
 #include "../store/calendar.h"
 #include "../store/pubsub.h"
+#include "import_plan.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,12 +144,6 @@ static ssize_t counted_read(void *cookie, char *buf, size_t size)
 static int by_uid(const void *a, const void *b)
 {
 	return strcmp(((const struct object *)a)->uid, ((const struct object *)b)->uid);
-}
-
-static const struct object *find_object(const struct import_state *s, const char *uid)
-{
-	struct object key = {.uid = (char *)uid};
-	return bsearch(&key, s->objs, s->n, sizeof(*s->objs), by_uid);
 }
 
 static void usage_import(FILE *out)
@@ -285,43 +281,59 @@ static json_t *uid_array(char **uids, size_t n)
 	return a;
 }
 
-static int apply(struct store *st, struct import_state *s, const struct node_row *node, const struct import_diff *d,
-                 char *err, size_t errlen)
+/* Encodes an object's payload when its item row is written (store_import_apply). */
+struct encoder {
+	struct import_state *s;
+	const struct import_object *objs;
+	size_t n;
+	bool jcal;
+	int64_t max_payload;
+	struct buf *payloads, *bodies;
+};
+
+static bool encode_object(size_t i, void *arg, const char **payload, const char **body, char *err, size_t errlen)
 {
-	size_t n = d->n_added + d->n_changed;
-	struct import_payload *p = xcalloc(n + 1, sizeof(*p));
-	struct buf *payloads = xcalloc(n + 1, sizeof(*payloads));
-	struct buf *bodies = xcalloc(n + 1, sizeof(*bodies));
-	int rc = 0;
-	for (size_t i = 0; i < n && !rc; i++) {
-		const char *uid = i < d->n_added ? d->added[i] : d->changed[i - d->n_added];
-		const struct object *o = find_object(s, uid);
-		struct buf why = BUF_INIT;
-		if (!o || !cal_to_item_payload(o->ics, node->cfg.calendar_format == CF_JCAL, &payloads[i], &why)) {
-			snprintf(err, errlen, "cannot encode %s: %s", uid, buf_cstr(&why));
-			rc = EXIT_FAILED;
-		}
-		buf_free(&why);
-		if (rc)
-			break;
-		cal_summary(o->ics, 0, true, &bodies[i]);
-		p[i] = (struct import_payload){uid, payloads[i].data, buf_cstr(&bodies[i])};
-		show_progress(s, "encoding", (long long)i + 1, (long long)n);
+	struct encoder *e = arg;
+	const struct import_object *o = &e->objs[i];
+	struct buf why = BUF_INIT;
+	bool ok = cal_to_item(o->ics, e->jcal, &e->payloads[i], &e->bodies[i], &why);
+	if (!ok)
+		snprintf(err, errlen, "cannot encode %s: %s", o->uid, buf_cstr(&why));
+	buf_free(&why);
+	if (ok && (int64_t)e->payloads[i].len > e->max_payload) {
+		snprintf(err, errlen, "%s: its payload of %zu bytes exceeds the node's pubsub#max_payload_size of %" PRId64
+		         " bytes", o->uid, e->payloads[i].len, e->max_payload);
+		ok = false;
 	}
-	if (!rc) {
-		enum store_result r = store_import_apply(st, node->id, node->name, node->cfg.calendar ? "calpubsubctl" : NULL,
-		                                         p, n, !s->o->keep_missing, node->cfg.notify_retract,
-		                                         node->cfg.max_payload_size, err, errlen);
-		rc = r == STORE_OK ? 0 : r == STORE_UNAVAILABLE ? EXIT_UNAVAILABLE : EXIT_FAILED;
-	}
+	if (!ok)
+		return false;
+	*payload = e->payloads[i].data;
+	*body = buf_cstr(&e->bodies[i]);
+	show_progress(e->s, "publishing", (long long)i + 1, (long long)e->n);
+	return true;
+}
+
+static int apply(struct store *st, struct import_state *s, const struct node_row *node, const struct import_object *objs,
+                 const enum import_status *status, const struct import_diff *d, char *err, size_t errlen)
+{
+	size_t n = d->n_added + d->n_changed, k = 0;
+	struct import_object *publish = xcalloc(n + 1, sizeof(*publish));
+	for (size_t i = 0; i < s->n; i++)
+		if (status[i] != IMPORT_UNCHANGED)
+			publish[k++] = objs[i];
+	struct encoder e = {s, publish, n, node->cfg.calendar_format == CF_JCAL, node->cfg.max_payload_size,
+	                    xcalloc(n + 1, sizeof(struct buf)), xcalloc(n + 1, sizeof(struct buf))};
+	enum store_result r = store_import_apply(st, node->id, node->name, node->cfg.calendar ? "calpubsubctl" : NULL,
+	                                         publish, n, encode_object, &e, d->changed, d->n_changed, d->removed,
+	                                         d->n_removed, node->cfg.notify_retract, err, errlen);
 	for (size_t i = 0; i < n; i++) {
-		buf_free(&payloads[i]);
-		buf_free(&bodies[i]);
+		buf_free(&e.payloads[i]);
+		buf_free(&e.bodies[i]);
 	}
-	free(payloads);
-	free(bodies);
-	free(p);
-	return rc;
+	free(e.payloads);
+	free(e.bodies);
+	free(publish);
+	return r == STORE_OK ? 0 : r == STORE_UNAVAILABLE ? EXIT_UNAVAILABLE : EXIT_FAILED;
 }
 
 int cmd_import(struct ctl *c, int argc, char **argv)
@@ -345,29 +357,28 @@ int cmd_import(struct ctl *c, int argc, char **argv)
 		rc = EXIT_UNAVAILABLE;
 	if (!rc)
 		rc = ensure_node(c, st, &o, &node, &created);
+	struct import_object *objs = xcalloc(s.n + 1, sizeof(*objs));
+	enum import_status *status = xcalloc(s.n + 1, sizeof(*status));
+	for (size_t i = 0; i < s.n; i++)
+		objs[i] = (struct import_object){s.objs[i].uid, s.objs[i].component, s.objs[i].ics, s.objs[i].range_start,
+		                                 s.objs[i].range_end};
 	if (!rc) {
-		struct import_object *objs = xcalloc(s.n + 1, sizeof(*objs));
-		for (size_t i = 0; i < s.n; i++)
-			objs[i] = (struct import_object){s.objs[i].uid, s.objs[i].component, s.objs[i].ics,
-			                                 s.objs[i].range_start, s.objs[i].range_end};
-		enum store_result r = store_import_stage(st, objs, s.n, err, sizeof(err));
-		free(objs);
-		if (r == STORE_OK)
-			r = store_import_diff(st, o.node, &d);
-		diff_done = r == STORE_OK;
-		if (!diff_done)
+		struct import_existing *existing;
+		size_t n_existing;
+		enum store_result r = store_import_existing(st, node.id, o.node, &existing, &n_existing);
+		if (r == STORE_OK) {
+			import_plan(objs, s.n, existing, n_existing, o.keep_missing, status, &d);
+			import_existing_free(existing, n_existing);
+			diff_done = true;
+		} else {
 			rc = r == STORE_UNAVAILABLE ? EXIT_UNAVAILABLE : EXIT_FAILED;
-	}
-	if (diff_done && o.keep_missing) {
-		for (size_t i = 0; i < d.n_removed; i++)
-			free(d.removed[i]);
-		d.n_removed = 0;
+		}
 	}
 	bool applied = false;
 	if (!rc && o.dry_run) {
 		store_rollback(st);
 	} else if (!rc) {
-		rc = apply(st, &s, &node, &d, err, sizeof(err));
+		rc = apply(st, &s, &node, objs, status, &d, err, sizeof(err));
 		applied = true; /* committed, or rolled back by the store */
 	}
 	if (rc && st && !applied)
@@ -414,6 +425,8 @@ int cmd_import(struct ctl *c, int argc, char **argv)
 	if (diff_done)
 		import_diff_free(&d);
 	node_row_free(&node);
+	free(objs);
+	free(status);
 	free_objects(&s);
 	store_free(st);
 	return rc;

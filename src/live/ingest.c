@@ -114,10 +114,9 @@ bool ingest_row(const char *node, const char *uid, const char *ics, void *arg)
 		done = transient(&err) ? false : refuse(g, node, uid, err.text);
 	} else {
 		struct buf payload = BUF_INIT, body = BUF_INIT, why = BUF_INIT;
-		if (!cal_to_item_payload(rr.ics, cfg.calendar_format == CF_JCAL, &payload, &why)) {
+		if (!cal_to_item(rr.ics, cfg.calendar_format == CF_JCAL, &payload, &body, &why)) {
 			done = refuse(g, node, uid, buf_cstr(&why));
 		} else {
-			cal_summary(rr.ics, 0, true, &body);
 			struct ingest_object o = {node, uid, rr.ics, rr.component, rr.range_start, rr.range_end,
 			                          payload.data, buf_cstr(&body)};
 			if (service_ingest_publish(g->svc, &o, &err))

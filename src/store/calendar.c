@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CHANGE_LOCK "7365290118" /* the lock of calpubsub_log_change(): ids in commit order */
 
@@ -139,52 +140,115 @@ void import_diff_free(struct import_diff *d)
 	memset(d, 0, sizeof(*d));
 }
 
-/* COPY text format: backslash, tab, newline and carriage return are escaped. */
+void import_existing_free(struct import_existing *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(e[i].uid);
+		free(e[i].ics);
+	}
+	free(e);
+}
+
+enum store_result store_import_existing(struct store *st, int64_t node_id, const char *node,
+                                       struct import_existing **out, size_t *n)
+{
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRId64, node_id);
+	const char *p[] = {node, id};
+	enum store_result r;
+	*out = NULL;
+	*n = 0;
+	/* published: with its item, or it is published again; byte order, the order of
+	 * strcmp(), in which the caller merges */
+	PGresult *res = store_query(st, "import_existing",
+	                            "SELECT o.uid, o.ics, o.state = 'published' AND i.item_id IS NOT NULL "
+	                            "FROM calpubsub_calendar_object o LEFT JOIN calpubsub_item i "
+	                            "ON i.node_id = $2::bigint AND i.item_id = o.uid "
+	                            "WHERE o.node_name = $1 ORDER BY o.uid COLLATE \"C\"",
+	                            2, p, &r);
+	if (!res)
+		return r;
+	int rows = PQntuples(res);
+	*out = xcalloc((size_t)rows + 1, sizeof(**out));
+	for (int i = 0; i < rows; i++)
+		(*out)[i] = (struct import_existing){store_strdup(res, i, 0), store_strdup(res, i, 1),
+		                                     PQgetvalue(res, i, 2)[0] == 't'};
+	*n = (size_t)rows;
+	PQclear(res);
+	return STORE_OK;
+}
+
+/* COPY text format: backslash, tab, newline and carriage return are escaped. Payloads
+ * are long runs of ordinary bytes: strcspn() finds each run's end. */
 static void copy_field(struct buf *b, const char *s)
 {
 	if (!s) {
 		buf_puts(b, "\\N");
 		return;
 	}
-	for (; *s; s++) {
+	for (;;) {
+		size_t run = strcspn(s, "\\\t\n\r");
+		buf_append(b, s, run);
+		s += run;
 		switch (*s) {
+		case '\0': return;
 		case '\\': buf_puts(b, "\\\\"); break;
 		case '\t': buf_puts(b, "\\t"); break;
 		case '\n': buf_puts(b, "\\n"); break;
-		case '\r': buf_puts(b, "\\r"); break;
-		default: buf_putc(b, *s);
+		default: buf_puts(b, "\\r"); break;
 		}
+		s++;
 	}
 }
 
-/* Streams rows built by `row` into a COPY ... FROM STDIN already started. */
-static bool copy_rows(PGconn *conn, const char *copy_sql, size_t n, void (*row)(struct buf *, size_t, const void *),
-                      const void *arg, char *err, size_t errlen)
+/* A timestamptz in COPY text format, from seconds since the epoch (years 1-9999). */
+static void copy_timestamp(struct buf *b, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm)) {
+		buf_puts(b, "\\N");
+		return;
+	}
+	buf_printf(b, "%04d-%02d-%02d %02d:%02d:%02d+00", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	           tm.tm_min, tm.tm_sec);
+}
+
+static void copy_error(PGconn *conn, const PGresult *res, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+	err[strcspn(err, "\n")] = '\0';
+}
+
+/* Streams rows into COPY ... FROM STDIN, one megabyte at a time, so that PostgreSQL
+ * stores a chunk while the next is built. `row` returns false to abort (err set). */
+static bool copy_rows(PGconn *conn, const char *copy_sql, size_t n,
+                      bool (*row)(struct buf *, size_t, void *, char *, size_t), void *arg, char *err, size_t errlen)
 {
 	PGresult *res = PQexec(conn, copy_sql);
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		snprintf(err, errlen, "%s", PQresultErrorMessage(res));
-		err[strcspn(err, "\n")] = '\0';
+		copy_error(conn, res, err, errlen);
 		PQclear(res);
 		return false;
 	}
 	PQclear(res);
 	struct buf b = BUF_INIT;
-	bool ok = true;
+	bool ok = true, sent = true;
 	for (size_t i = 0; ok && i < n; i++) {
-		row(&b, i, arg);
-		if (b.len >= (1u << 20) || i + 1 == n) {
-			ok = PQputCopyData(conn, b.data, (int)b.len) == 1;
+		ok = row(&b, i, arg, err, errlen);
+		if (ok && (b.len >= (1u << 20) || i + 1 == n)) {
+			ok = sent = PQputCopyData(conn, b.data, (int)b.len) == 1;
 			buf_reset(&b);
 		}
 	}
 	buf_free(&b);
-	if (PQputCopyEnd(conn, ok ? NULL : "aborted") != 1)
+	if (!sent)
+		copy_error(conn, NULL, err, errlen);
+	if (PQputCopyEnd(conn, ok ? NULL : "import aborted") != 1)
 		ok = false;
 	while ((res = PQgetResult(conn)) != NULL) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && ok) {
-			snprintf(err, errlen, "%s", PQresultErrorMessage(res));
-			err[strcspn(err, "\n")] = '\0';
+			copy_error(conn, res, err, errlen);
 			ok = false;
 		}
 		PQclear(res);
@@ -192,176 +256,178 @@ static bool copy_rows(PGconn *conn, const char *copy_sql, size_t n, void (*row)(
 	return ok;
 }
 
-static void stage_row(struct buf *b, size_t i, const void *arg)
+static bool exec_params(PGconn *conn, const char *sql, int nparams, const char *const *params, char *err,
+                        size_t errlen)
 {
-	const struct import_object *o = &((const struct import_object *)arg)[i];
+	/* typed, so that a statement may leave a parameter unused */
+	static const Oid types[] = {25 /* text */, 20 /* bigint */, 1009 /* text[] */};
+	PGresult *res = PQexecParams(conn, sql, nparams, types, params, NULL, NULL, 0);
+	ExecStatusType s = PQresultStatus(res);
+	bool ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
+	if (!ok)
+		copy_error(conn, res, err, errlen);
+	PQclear(res);
+	return ok;
+}
+
+/* A text[] literal: {"a","b"} with backslash and double quote escaped. */
+static char *text_array(char *const *v, size_t n)
+{
+	struct buf b = BUF_INIT;
+	buf_putc(&b, '{');
+	for (size_t i = 0; i < n; i++) {
+		buf_puts(&b, i ? ",\"" : "\"");
+		for (const char *c = v[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				buf_putc(&b, '\\');
+			buf_putc(&b, *c);
+		}
+		buf_putc(&b, '"');
+	}
+	buf_putc(&b, '}');
+	return buf_steal(&b);
+}
+
+struct apply_rows {
+	const struct import_object *objs;
+	const char *node, *node_id, *publisher;
+	import_encode_fn encode;
+	void *encode_arg;
+	const char **payloads, **bodies;
+	int64_t first_change;
+};
+
+static bool object_row(struct buf *b, size_t i, void *arg, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	const struct apply_rows *a = arg;
+	const struct import_object *o = &a->objs[i];
+	copy_field(b, a->node);
+	buf_putc(b, '\t');
 	copy_field(b, o->uid);
+	buf_putc(b, '\t');
+	copy_field(b, o->ics);
 	buf_putc(b, '\t');
 	copy_field(b, o->component);
 	buf_putc(b, '\t');
-	copy_field(b, o->ics);
-	buf_printf(b, "\t%" PRId64 "\t%" PRId64 "\n", o->range_start, o->range_end);
-}
-
-enum store_result store_import_stage(struct store *st, const struct import_object *objs, size_t n, char *err,
-                                     size_t errlen)
-{
-	PGconn *conn = store_conn(st);
-	if (!store_exec_text(conn,
-	             "CREATE TEMP TABLE import_stage (uid text PRIMARY KEY, component text, ics text, range_start bigint, "
-	             "range_end bigint) ON COMMIT DROP",
-	             err, errlen) ||
-	    !copy_rows(conn, "COPY import_stage FROM STDIN", n, stage_row, objs, err, errlen))
-		return PQstatus(conn) == CONNECTION_OK ? STORE_FAILED : STORE_UNAVAILABLE;
-	return STORE_OK;
-}
-
-static enum store_result uid_list(struct store *st, const char *label, const char *sql, const char *node,
-                                  char ***out, size_t *n)
-{
-	const char *p[] = {node};
-	enum store_result r;
-	*out = NULL;
-	*n = 0;
-	PGresult *res = store_query(st, label, sql, 1, p, &r);
-	if (!res)
-		return r;
-	int rows = PQntuples(res);
-	*out = xcalloc((size_t)rows + 1, sizeof(char *));
-	for (int i = 0; i < rows; i++)
-		(*out)[i] = store_strdup(res, i, 0);
-	*n = (size_t)rows;
-	PQclear(res);
-	return STORE_OK;
-}
-
-enum store_result store_import_diff(struct store *st, const char *node, struct import_diff *out)
-{
-	memset(out, 0, sizeof(*out));
-	enum store_result r = uid_list(st, "import_added",
-	                               "SELECT s.uid FROM import_stage s WHERE NOT EXISTS (SELECT 1 FROM "
-	                               "calpubsub_calendar_object o WHERE o.node_name = $1 AND o.uid = s.uid) ORDER BY s.uid",
-	                               node, &out->added, &out->n_added);
-	if (r == STORE_OK)
-		r = uid_list(st, "import_changed",
-		             "SELECT s.uid FROM import_stage s JOIN calpubsub_calendar_object o ON o.node_name = $1 "
-		             "AND o.uid = s.uid WHERE o.ics <> s.ics OR o.state <> 'published' ORDER BY s.uid",
-		             node, &out->changed, &out->n_changed);
-	if (r == STORE_OK)
-		r = uid_list(st, "import_removed",
-		             "SELECT o.uid FROM calpubsub_calendar_object o WHERE o.node_name = $1 AND NOT EXISTS "
-		             "(SELECT 1 FROM import_stage s WHERE s.uid = o.uid) ORDER BY o.uid",
-		             node, &out->removed, &out->n_removed);
-	if (r == STORE_OK) {
-		enum store_result rc;
-		PGresult *res = store_query(st, "import_count", "SELECT count(*) FROM import_stage", 0, NULL, &rc);
-		if (!res)
-			return rc;
-		out->n_unchanged = (size_t)store_int(res, 0, 0) - out->n_added - out->n_changed;
-		PQclear(res);
-	}
-	return r;
-}
-
-static void payload_row(struct buf *b, size_t i, const void *arg)
-{
-	const struct import_payload *p = &((const struct import_payload *)arg)[i];
-	copy_field(b, p->uid);
+	copy_timestamp(b, o->range_start);
 	buf_putc(b, '\t');
-	copy_field(b, p->payload);
+	copy_timestamp(b, o->range_end);
+	buf_puts(b, "\tpublished\n");
+	return true;
+}
+
+/* Encodes each payload as its row is written, so that encoding overlaps PostgreSQL's work. */
+static bool item_row(struct buf *b, size_t i, void *arg, char *err, size_t errlen)
+{
+	struct apply_rows *a = arg;
+	if (!a->encode(i, a->encode_arg, &a->payloads[i], &a->bodies[i], err, errlen))
+		return false;
+	buf_puts(b, a->node_id);
 	buf_putc(b, '\t');
-	copy_field(b, p->body);
+	copy_field(b, a->objs[i].uid);
+	buf_putc(b, '\t');
+	copy_field(b, a->payloads[i]);
+	buf_putc(b, '\t');
+	copy_field(b, a->publisher);
 	buf_putc(b, '\n');
+	return true;
+}
+
+static bool change_row(struct buf *b, size_t i, void *arg, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	const struct apply_rows *a = arg;
+	buf_printf(b, "%" PRId64 "\t%s\t", a->first_change + (int64_t)i, a->node_id);
+	copy_field(b, a->node);
+	buf_puts(b, "\tpublish\t");
+	copy_field(b, a->objs[i].uid);
+	buf_putc(b, '\t');
+	copy_field(b, a->payloads[i]);
+	buf_putc(b, '\t');
+	copy_field(b, a->publisher);
+	buf_putc(b, '\t');
+	copy_field(b, a->bodies[i]);
+	buf_putc(b, '\n');
+	return true;
+}
+
+/* Takes CHANGE_LOCK and reserves n consecutive change ids: every writer of the change log
+ * takes that lock before nextval(), so nobody else draws from the sequence meanwhile. */
+static bool reserve_change_ids(PGconn *conn, size_t n, int64_t *first, char *err, size_t errlen)
+{
+	char count[24];
+	snprintf(count, sizeof(count), "%zu", n);
+	const char *p[] = {count};
+	PGresult *res = PQexecParams(conn,
+	                             "SELECT pg_advisory_xact_lock(" CHANGE_LOCK "), "
+	                             "setval('calpubsub_change_id', nextval('calpubsub_change_id') + $1::bigint - 1) "
+	                             "- $1::bigint + 1",
+	                             1, NULL, p, NULL, NULL, 0);
+	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (ok)
+		*first = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	else
+		copy_error(conn, res, err, errlen);
+	PQclear(res);
+	return ok;
 }
 
 enum store_result store_import_apply(struct store *st, int64_t node_id, const char *node, const char *publisher,
-                                     const struct import_payload *payloads, size_t n_payloads, bool retract,
-                                     bool notify_retract, int64_t max_payload, char *err, size_t errlen)
+                                     const struct import_object *objs, size_t n, import_encode_fn encode,
+                                     void *encode_arg, char *const *replaced, size_t n_replaced, char *const *removed,
+                                     size_t n_removed, bool notify_retract, char *err, size_t errlen)
 {
 	PGconn *conn = store_conn(st);
-	char id[24], maxp[24];
+	char id[24];
 	snprintf(id, sizeof(id), "%" PRId64, node_id);
-	snprintf(maxp, sizeof(maxp), "%" PRId64, max_payload);
-	bool ok = store_exec_text(conn, "CREATE TEMP TABLE import_payload (uid text PRIMARY KEY, payload text, body text) ON COMMIT DROP",
-	                  err, errlen) &&
-	          copy_rows(conn, "COPY import_payload FROM STDIN", n_payloads, payload_row, payloads, err, errlen);
-	if (ok) {
-		/* an object larger than the node allows refuses the whole import */
-		const char *q[] = {maxp};
-		PGresult *res = PQexecParams(conn, "SELECT coalesce(max(length(payload)), 0) > $1::bigint FROM import_payload",
-		                             1, NULL, q, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-			snprintf(err, errlen, "%s", PQresultErrorMessage(res));
-			ok = false;
-		} else if (PQgetvalue(res, 0, 0)[0] == 't') {
-			snprintf(err, errlen, "an object exceeds the node's pubsub#max_payload_size of %s bytes", maxp);
-			ok = false;
-		}
-		PQclear(res);
+	struct apply_rows a = {objs, node, id, publisher, encode, encode_arg, xcalloc(n + 1, sizeof(char *)),
+	                       xcalloc(n + 1, sizeof(char *)), 0};
+	bool ok = true;
+	if (n_replaced) {
+		/* a changed object is published again as a new item; its old rows go first (the
+		 * item's trigger takes the calendar object with it) */
+		char *uids = text_array(replaced, n_replaced);
+		const char *p[] = {node, id, uids};
+		ok = exec_params(conn, "DELETE FROM calpubsub_item WHERE node_id = $2 AND item_id = ANY($3)", 3, p, err,
+		                 errlen) &&
+		     exec_params(conn, "DELETE FROM calpubsub_calendar_object WHERE node_name = $1 AND uid = ANY($3)", 3, p,
+		                 err, errlen);
+		free(uids);
 	}
-	const char *p[] = {node, id, publisher};
-	static const struct {
-		const char *sql;
-		int nparams;
-	} steps[] = {
-		{"INSERT INTO calpubsub_calendar_object (node_name, uid, ics, component, range_start, range_end, state, "
-		 "problem) SELECT $1::text, s.uid, s.ics, s.component, to_timestamp(s.range_start), to_timestamp(s.range_end), "
-		 "'published', NULL FROM import_stage s JOIN import_payload p USING (uid) "
-		 "ON CONFLICT (node_name, uid) DO UPDATE SET ics = EXCLUDED.ics, component = EXCLUDED.component, "
-		 "range_start = EXCLUDED.range_start, range_end = EXCLUDED.range_end, state = 'published', problem = NULL, "
-		 "updated_at = now()",
-		 3},
-		{"INSERT INTO calpubsub_item (node_id, item_id, payload, publisher) SELECT $2::bigint, uid, payload, $3::text "
-		 "FROM import_payload ORDER BY uid ON CONFLICT (node_id, item_id) DO UPDATE SET payload = EXCLUDED.payload, "
-		 "publisher = EXCLUDED.publisher, published_at = now(), expires_at = NULL, "
-		 "seq = nextval('calpubsub_item_seq')",
-		 3},
-		{"SELECT pg_advisory_xact_lock(" CHANGE_LOCK ")", 0},
-		{"INSERT INTO calpubsub_change (id, node_id, node_name, kind, item_id, payload, publisher, body) "
-		 "SELECT nextval('calpubsub_change_id'), $2::bigint, $1::text, 'publish', uid, payload, $3::text, body "
-		 "FROM (SELECT * FROM import_payload ORDER BY uid) p",
-		 3},
-	};
-	/* typed, so that a statement may leave a parameter unused */
-	static const Oid types[] = {25 /* text */, 20 /* bigint */, 25 /* text */};
-	for (size_t i = 0; ok && i < sizeof(steps) / sizeof(steps[0]); i++) {
-		PGresult *res = PQexecParams(conn, steps[i].sql, steps[i].nparams, types, p, NULL, NULL, 0);
-		ExecStatusType s = PQresultStatus(res);
-		if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-			snprintf(err, errlen, "%s", PQresultErrorMessage(res));
-			err[strcspn(err, "\n")] = '\0';
-			ok = false;
-		}
-		PQclear(res);
+	ok = ok &&
+	     copy_rows(conn,
+	               "COPY calpubsub_calendar_object (node_name, uid, ics, component, range_start, range_end, state) "
+	               "FROM STDIN",
+	               n, object_row, &a, err, errlen) &&
+	     copy_rows(conn, "COPY calpubsub_item (node_id, item_id, payload, publisher) FROM STDIN", n, item_row, &a,
+	               err, errlen) &&
+	     (n == 0 || (reserve_change_ids(conn, n, &a.first_change, err, errlen) &&
+	                 copy_rows(conn,
+	                           "COPY calpubsub_change (id, node_id, node_name, kind, item_id, payload, publisher, body) "
+	                           "FROM STDIN",
+	                           n, change_row, &a, err, errlen)));
+	if (ok && n_removed) {
+		char *uids = text_array(removed, n_removed);
+		const char *p[] = {node, id, uids};
+		ok = exec_params(conn, "SELECT pg_advisory_xact_lock(" CHANGE_LOCK ")", 0, p, err, errlen) &&
+		     exec_params(conn,
+		                 notify_retract
+		                     ? "WITH gone AS (DELETE FROM calpubsub_item WHERE node_id = $2 AND item_id = ANY($3) "
+		                       "RETURNING item_id) INSERT INTO calpubsub_change (id, node_id, node_name, kind, item_id) "
+		                       "SELECT nextval('calpubsub_change_id'), $2, $1, 'retract', item_id "
+		                       "FROM (SELECT item_id FROM gone ORDER BY item_id COLLATE \"C\") g"
+		                     : "DELETE FROM calpubsub_item WHERE node_id = $2 AND item_id = ANY($3)",
+		                 3, p, err, errlen) &&
+		     /* objects that had no item (application rows that were refused) */
+		     exec_params(conn, "DELETE FROM calpubsub_calendar_object WHERE node_name = $1 AND uid = ANY($3)", 3, p,
+		                 err, errlen);
+		free(uids);
 	}
-	if (ok && retract) {
-		const char *q[] = {node, id};
-		const char *sql = notify_retract
-			? "WITH gone AS (DELETE FROM calpubsub_item WHERE node_id = $2::bigint AND item_id IN (SELECT o.uid FROM "
-			  "calpubsub_calendar_object o WHERE o.node_name = $1 AND NOT EXISTS (SELECT 1 FROM import_stage s "
-			  "WHERE s.uid = o.uid)) RETURNING item_id) INSERT INTO calpubsub_change (id, node_id, node_name, kind, "
-			  "item_id) SELECT nextval('calpubsub_change_id'), $2::bigint, $1::text, 'retract', item_id "
-			  "FROM (SELECT item_id FROM gone ORDER BY item_id) g"
-			: "DELETE FROM calpubsub_item WHERE node_id = $2::bigint AND item_id IN (SELECT o.uid FROM "
-			  "calpubsub_calendar_object o WHERE o.node_name = $1 AND NOT EXISTS (SELECT 1 FROM import_stage s "
-			  "WHERE s.uid = o.uid))";
-		PGresult *res = PQexecParams(conn, sql, 2, NULL, q, NULL, NULL, 0);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			snprintf(err, errlen, "%s", PQresultErrorMessage(res));
-			ok = false;
-		}
-		PQclear(res);
-		/* objects that had no item (refused application rows) */
-		res = PQexecParams(conn,
-		                   "DELETE FROM calpubsub_calendar_object o WHERE o.node_name = $1 AND NOT EXISTS "
-		                   "(SELECT 1 FROM import_stage s WHERE s.uid = o.uid)",
-		                   1, NULL, q, NULL, NULL, 0);
-		if (ok && PQresultStatus(res) != PGRES_COMMAND_OK) {
-			snprintf(err, errlen, "%s", PQresultErrorMessage(res));
-			ok = false;
-		}
-		PQclear(res);
-	}
+	free(a.payloads);
+	free(a.bodies);
 	ok = ok && store_exec_text(conn, "SELECT pg_notify('" STORE_NOTIFY_CHANNEL "', 'import')", err, errlen) &&
 	     store_exec_text(conn, "COMMIT", err, errlen);
 	if (!ok) {

@@ -39,6 +39,7 @@ enum store_result store_calobj_all(struct store *st, const char *node, struct ca
 
 /* ---- import ---- */
 
+/* An object of the file to publish. */
 struct import_object {
 	const char *uid;
 	const char *component;
@@ -58,22 +59,28 @@ struct import_diff {
 };
 void import_diff_free(struct import_diff *d);
 
-/* Stages the file's objects (COPY), inside the caller's transaction. */
-enum store_result store_import_stage(struct store *st, const struct import_object *objs, size_t n, char *err,
-                                     size_t errlen);
-/* Compares the staged objects with the node's. */
-enum store_result store_import_diff(struct store *st, const char *node, struct import_diff *out);
-/* The published payload of one object. */
-struct import_payload {
-	const char *uid;
-	const char *payload;
-	const char *body;
+/* An object the calendar has, to compare the file with. */
+struct import_existing {
+	char *uid;
+	char *ics;
+	bool published; /* false: an application's row that was refused, or one without its item */
 };
-/* Applies the difference: objects and items of added and changed UIDs (with their
- * payloads), retraction of removed ones (when `retract` is set), and one change-log row
- * per notification; then commits. */
+/* Every object of the node (published or not), by UID in byte order (strcmp). */
+enum store_result store_import_existing(struct store *st, int64_t node_id, const char *node,
+                                       struct import_existing **out, size_t *n);
+void import_existing_free(struct import_existing *e, size_t n);
+
+/* Gives the payload and body of objs[i] while its item row is written; they must stay
+ * valid until store_import_apply() returns. False (with err) aborts the import. */
+typedef bool (*import_encode_fn)(size_t i, void *arg, const char **payload, const char **body, char *err,
+                                 size_t errlen);
+/* Applies the difference in the caller's transaction, then commits: the old rows of the
+ * `replaced` UIDs go, `objs` (added and changed, in the order their notifications go out)
+ * become calendar objects, items and one change-log row each, and the `removed` UIDs are
+ * retracted (with notifications when notify_retract). Rolls back on any failure. */
 enum store_result store_import_apply(struct store *st, int64_t node_id, const char *node, const char *publisher,
-                                     const struct import_payload *payloads, size_t n_payloads, bool retract,
-                                     bool notify_retract, int64_t max_payload, char *err, size_t errlen);
+                                     const struct import_object *objs, size_t n, import_encode_fn encode,
+                                     void *encode_arg, char *const *replaced, size_t n_replaced, char *const *removed,
+                                     size_t n_removed, bool notify_retract, char *err, size_t errlen);
 
 #endif

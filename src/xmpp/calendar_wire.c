@@ -91,11 +91,10 @@ bool calendar_prepare_publish(struct service *svc, struct publish_request *pr, c
 	if (ok) {
 		struct buf why = BUF_INIT;
 		/* the canonical form is what subscribers see, whatever the publisher's spelling */
-		ok = cal_to_item_payload(cp->decoded.ics, jcal, &cp->payload, &why) || invalid(err, buf_cstr(&why));
+		ok = cal_to_item(cp->decoded.ics, jcal, &cp->payload, &cp->body, &why) || invalid(err, buf_cstr(&why));
 		buf_free(&why);
 	}
 	if (ok) {
-		cal_summary(cp->decoded.ics, 0, true, &cp->body);
 		pr->item_id = cp->decoded.uid;
 		pr->payload = cp->payload.data;
 		pr->payload_ns = jcal ? CAL_NS_JSON_CONTAINER : CAL_NS_XCAL;

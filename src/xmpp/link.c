@@ -519,6 +519,13 @@ size_t link_unconfirmed_bytes(const struct link *l)
 	return (size_t)(l->appended_total - l->confirmed_total);
 }
 
+size_t link_unsynced_bytes(const struct link *l)
+{
+	unsigned long long covered = l->n_syncs ? sync_at((struct link *)l, l->n_syncs - 1)->bytes_before
+	                                        : l->confirmed_total;
+	return (size_t)(l->appended_total - covered);
+}
+
 void link_sync(struct link *l, link_sync_fn fn, void *arg)
 {
 	if (!l->online || l->n_syncs == MAX_PENDING_SYNCS) {

@@ -5,7 +5,11 @@
  * through the same server, as fast as the server reads them. No database, no flow
  * control, no subscriber lookup: the subscribers are PREFIX<FIRST>..PREFIX<FIRST+COUNT-1>.
  *
- *   limitcomp HOST PORT JID SECRET NODE PREFIX FIRST COUNT
+ *   limitcomp HOST PORT JID SECRET NODE PREFIX FIRST COUNT [MULTICAST BATCH]
+ *
+ * With MULTICAST (the server's XEP-0033 service, ejabberd's mod_multicast), it writes one
+ * <message/> per BATCH subscribers instead, addressed to the service with every
+ * subscriber as a bcc address, as calpubsub does where the server offers XEP-0033.
  *
  * libstrophe connects, does the handshake and parses what the server sends; the output
  * goes straight to the socket, as in calpubsub's src/xmpp/link.c. */
@@ -30,7 +34,8 @@ static int sock = -1;
 static int online;
 static volatile sig_atomic_t stop;
 static const char *jid, *prefix, *fanout_node;
-static long first, count;
+static long first, count, batch;
+static const char *mc_jid;
 static unsigned long long serial;
 
 static char *out;
@@ -156,6 +161,27 @@ static int on_iq(xmpp_conn_t *c, xmpp_stanza_t *st, void *ud)
 	xmpp_free(ctx, payload_text);
 	char head[256];
 	unsigned long long s = ++serial;
+	if (mc_jid) {
+		for (long i = 0; i < count;) {
+			int n = snprintf(head, sizeof(head), "<message from='%s' id='ps-%llu-%ld' to='%s", jid, s, i, mc_jid);
+			out_append(head, (size_t)n);
+			/* the addresses go before the payload: tail begins with the rest of <message> */
+			const char *gt = memchr(tail, '>', tail_len);
+			size_t open_len = (size_t)(gt - tail) + 1;
+			out_append(tail, open_len);
+			out_puts("<addresses xmlns='http://jabber.org/protocol/address'>");
+			for (long k = 0; k < batch && i < count; k++, i++) {
+				n = snprintf(head, sizeof(head), "<address type='bcc' jid='%s%ld@localhost'/>", prefix, first + i);
+				out_append(head, (size_t)n);
+			}
+			out_puts("</addresses>");
+			out_append(tail + open_len, tail_len - open_len);
+			if (out_len - out_off > (256u << 10))
+				out_flush();
+		}
+		free(tail);
+		return 1;
+	}
 	for (long i = 0; i < count; i++) {
 		int n = snprintf(head, sizeof(head), "<message from='%s' id='ps-%llu-%ld' to='%s%ld@localhost", jid, s, i,
 		                 prefix, first + i);
@@ -176,8 +202,8 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-	if (argc != 9) {
-		fprintf(stderr, "usage: limitcomp HOST PORT JID SECRET NODE PREFIX FIRST COUNT\n");
+	if (argc != 9 && argc != 11) {
+		fprintf(stderr, "usage: limitcomp HOST PORT JID SECRET NODE PREFIX FIRST COUNT [MULTICAST BATCH]\n");
 		return 64;
 	}
 	signal(SIGTERM, on_signal);
@@ -188,6 +214,10 @@ int main(int argc, char **argv)
 	prefix = argv[6];
 	first = atol(argv[7]);
 	count = atol(argv[8]);
+	if (argc == 11) {
+		mc_jid = argv[9];
+		batch = atol(argv[10]) > 0 ? atol(argv[10]) : 1;
+	}
 	xmpp_initialize();
 	ctx = xmpp_ctx_new(NULL, NULL);
 	conn = xmpp_conn_new(ctx);

@@ -690,6 +690,12 @@ static bool fanout_hook(void *arg)
 		    (f->sent_since_sync && link_sent_bytes(f->link) >= f->bytes_at_sync + SYNC_EVERY_BYTES))
 			checkpoint(f);
 	}
+	/* Output the fan-out did not write (IQ answers: a thousand subscribe results) counts
+	 * in the window too, and no checkpoint covers it. When the window is full with that
+	 * much unsynced, nothing else would ask the server to confirm it until the keepalive
+	 * ping, up to ping_interval later: ask now. */
+	if (link_unconfirmed_bytes(f->link) >= WINDOW_BYTES && link_unsynced_bytes(f->link) >= SYNC_EVERY_BYTES)
+		link_sync(f->link, NULL, NULL);
 	bool more = !f->idle && budget <= 0 && link_pending_bytes(f->link) < HIGH_WATER_BYTES &&
 	            link_unconfirmed_bytes(f->link) < WINDOW_BYTES;
 	/* confirm what went out: promptly when the work stops, periodically while it runs */

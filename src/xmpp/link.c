@@ -173,6 +173,11 @@ static void on_fd(int fd, short revents, void *arg)
 		l->tcp_connecting = false;
 	if (connect_done || (revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL))) {
 		run_strophe(l);
+		/* ACK what was read at once. The server writes to us with Nagle on: its next small
+		 * stanza (a publish after our last reply) waits until our ACK, and a delayed ACK
+		 * comes up to 40 ms later. The kernel clears the flag again, so set it per read. */
+		if ((revents & POLLIN) && l->fd >= 0 && l->online)
+			set_sockopt(l->fd, IPPROTO_TCP, TCP_QUICKACK, 1, "TCP_QUICKACK");
 	}
 }
 
@@ -517,6 +522,13 @@ unsigned long long link_sent_bytes(const struct link *l)
 size_t link_unconfirmed_bytes(const struct link *l)
 {
 	return (size_t)(l->appended_total - l->confirmed_total);
+}
+
+size_t link_unsynced_bytes(const struct link *l)
+{
+	unsigned long long covered = l->n_syncs ? sync_at((struct link *)l, l->n_syncs - 1)->bytes_before
+	                                        : l->confirmed_total;
+	return (size_t)(l->appended_total - covered);
 }
 
 void link_sync(struct link *l, link_sync_fn fn, void *arg)

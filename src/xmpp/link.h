@@ -38,6 +38,9 @@ size_t link_pending_bytes(const struct link *l);
  * server. Bulk senders keep this under a window so that the kernel's socket buffers
  * (megabytes on loopback) never hold a long queue in front of a reply. */
 size_t link_unconfirmed_bytes(const struct link *l);
+/* Of those, bytes that no sync sent so far covers: even once every outstanding sync is
+ * answered, at least this much stays unconfirmed. */
+size_t link_unsynced_bytes(const struct link *l);
 /* Bytes handed to link_send() on this connection. */
 unsigned long long link_sent_bytes(const struct link *l);
 /* Sends a ping to the server and calls fn when it answers. The server handles a

@@ -270,24 +270,6 @@ static bool exec_params(PGconn *conn, const char *sql, int nparams, const char *
 	return ok;
 }
 
-/* A text[] literal: {"a","b"} with backslash and double quote escaped. */
-static char *text_array(char *const *v, size_t n)
-{
-	struct buf b = BUF_INIT;
-	buf_putc(&b, '{');
-	for (size_t i = 0; i < n; i++) {
-		buf_puts(&b, i ? ",\"" : "\"");
-		for (const char *c = v[i]; *c; c++) {
-			if (*c == '"' || *c == '\\')
-				buf_putc(&b, '\\');
-			buf_putc(&b, *c);
-		}
-		buf_putc(&b, '"');
-	}
-	buf_putc(&b, '}');
-	return buf_steal(&b);
-}
-
 struct apply_rows {
 	const struct import_object *objs;
 	const char *node, *node_id, *publisher;
@@ -389,7 +371,7 @@ enum store_result store_import_apply(struct store *st, int64_t node_id, const ch
 	if (n_replaced) {
 		/* a changed object is published again as a new item; its old rows go first (the
 		 * item's trigger takes the calendar object with it) */
-		char *uids = text_array(replaced, n_replaced);
+		char *uids = store_text_array((const char *const *)replaced, n_replaced);
 		const char *p[] = {node, id, uids};
 		ok = exec_params(conn, "DELETE FROM calpubsub_item WHERE node_id = $2 AND item_id = ANY($3)", 3, p, err,
 		                 errlen) &&
@@ -410,7 +392,7 @@ enum store_result store_import_apply(struct store *st, int64_t node_id, const ch
 	                           "FROM STDIN",
 	                           n, change_row, &a, err, errlen)));
 	if (ok && n_removed) {
-		char *uids = text_array(removed, n_removed);
+		char *uids = store_text_array((const char *const *)removed, n_removed);
 		const char *p[] = {node, id, uids};
 		ok = exec_params(conn, "SELECT pg_advisory_xact_lock(" CHANGE_LOCK ")", 0, p, err, errlen) &&
 		     exec_params(conn,

@@ -409,3 +409,22 @@ bool store_exec_text(PGconn *conn, const char *sql, char *err, size_t errlen)
 	PQclear(res);
 	return ok;
 }
+
+char *store_text_array(const char *const *v, size_t n)
+{
+	struct buf b = BUF_INIT;
+	buf_putc(&b, '{');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_putc(&b, ',');
+		buf_putc(&b, '"');
+		for (const char *c = v[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				buf_putc(&b, '\\');
+			buf_putc(&b, *c);
+		}
+		buf_putc(&b, '"');
+	}
+	buf_putc(&b, '}');
+	return buf_steal(&b);
+}

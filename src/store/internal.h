@@ -37,6 +37,8 @@ enum store_result store_command(struct store *st, const char *label, const char 
 bool store_exec_text(PGconn *conn, const char *sql, char *err, size_t errlen);
 /* Row helpers: a copy of the value (NULL for SQL NULL), and typed readers. */
 char *store_strdup(const PGresult *res, int row, int col);
+/* A text[] literal ({"a","b"}, every element quoted), for a parameter of type text[]. */
+char *store_text_array(const char *const *v, size_t n);
 int64_t store_int(const PGresult *res, int row, int col);
 bool store_bool(const PGresult *res, int row, int col);
 

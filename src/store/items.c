@@ -76,32 +76,12 @@ enum store_result store_item_get(struct store *st, int64_t node_id, const char *
 	return STORE_OK;
 }
 
-/* A text[] literal of the ids, quoted element by element. */
-static char *text_array(const char *const *v, size_t n)
-{
-	struct buf b = BUF_INIT;
-	buf_putc(&b, '{');
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			buf_putc(&b, ',');
-		buf_putc(&b, '"');
-		for (const char *c = v[i]; *c; c++) {
-			if (*c == '"' || *c == '\\')
-				buf_putc(&b, '\\');
-			buf_putc(&b, *c);
-		}
-		buf_putc(&b, '"');
-	}
-	buf_putc(&b, '}');
-	return buf_steal(&b);
-}
-
 enum store_result store_items_by_id(struct store *st, int64_t node_id, const char *const *ids, size_t n_ids,
                                     struct item_row **out, size_t *n)
 {
 	char node[24];
 	int_param(node, sizeof(node), node_id);
-	char *arr = text_array(ids, n_ids);
+	char *arr = store_text_array(ids, n_ids);
 	const char *p[] = {node, arr};
 	enum store_result r;
 	PGresult *res = store_query(st, "items_by_id",

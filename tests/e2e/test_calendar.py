@@ -180,6 +180,27 @@ async def dry_run_and_keep_missing(env):
 
 
 @tap.test
+async def oversized_object_refuses_the_import(env):
+    """an object over the node's pubsub#max_payload_size refuses the whole import, named; nothing is written"""
+    d = env.calpubsub
+    d.ctl("import", write(env, "z1.ics", ics(vevent("z1@x", "20240401T100000Z", "Small"))), "--node", "sized",
+          "--owner", "alice@localhost")
+    env.postgres.psql("UPDATE calpubsub_node SET max_payload_size = 2000 WHERE name = 'sized' AND deleted_at IS NULL")
+    changes = env.postgres.psql("SELECT count(*) FROM calpubsub_change")
+    big = vevent("z3@x", "20240403T100000Z", "Big", extra="DESCRIPTION:" + "long " * 600 + "\r\n")
+    out = d.ctl("import", write(env, "z2.ics", ics(vevent("z1@x", "20240401T100000Z", "Small, changed"),
+                                                   vevent("z2@x", "20240402T100000Z", "Fine"), big)),
+                "--node", "sized", check=False)
+    assert out.returncode == 1, (out.returncode, out.stderr)
+    assert "z3@x" in out.stderr and "max_payload_size of 2000 bytes" in out.stderr, out.stderr
+    assert env.postgres.psql("SELECT string_agg(uid || ':' || (ics LIKE '%changed%'), ',') FROM "
+                             "calpubsub_calendar_object WHERE node_name = 'sized'") == "z1@x:false"
+    assert env.postgres.psql("SELECT count(*) FROM calpubsub_item i JOIN calpubsub_node n ON n.id = i.node_id "
+                             "WHERE n.name = 'sized' AND n.deleted_at IS NULL") == "1"
+    assert env.postgres.psql("SELECT count(*) FROM calpubsub_change") == changes
+
+
+@tap.test
 async def sql_rows_are_published(env):
     """rows written with plain SQL are published within a second; bad rows are refused"""
     d = env.calpubsub

@@ -214,12 +214,6 @@ static void copy_timestamp(struct buf *b, int64_t t)
 	           tm.tm_min, tm.tm_sec);
 }
 
-static void copy_error(PGconn *conn, const PGresult *res, char *err, size_t errlen)
-{
-	snprintf(err, errlen, "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
-	err[strcspn(err, "\n")] = '\0';
-}
-
 /* Streams rows into COPY ... FROM STDIN, one megabyte at a time, so that PostgreSQL
  * stores a chunk while the next is built. `row` returns false to abort (err set). */
 static bool copy_rows(PGconn *conn, const char *copy_sql, size_t n,
@@ -227,7 +221,7 @@ static bool copy_rows(PGconn *conn, const char *copy_sql, size_t n,
 {
 	PGresult *res = PQexec(conn, copy_sql);
 	if (PQresultStatus(res) != PGRES_COPY_IN) {
-		copy_error(conn, res, err, errlen);
+		store_error_line(conn, res, err, errlen);
 		PQclear(res);
 		return false;
 	}
@@ -243,12 +237,12 @@ static bool copy_rows(PGconn *conn, const char *copy_sql, size_t n,
 	}
 	buf_free(&b);
 	if (!sent)
-		copy_error(conn, NULL, err, errlen);
+		store_error_line(conn, NULL, err, errlen);
 	if (PQputCopyEnd(conn, ok ? NULL : "import aborted") != 1)
 		ok = false;
 	while ((res = PQgetResult(conn)) != NULL) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && ok) {
-			copy_error(conn, res, err, errlen);
+			store_error_line(conn, res, err, errlen);
 			ok = false;
 		}
 		PQclear(res);
@@ -265,7 +259,7 @@ static bool exec_params(PGconn *conn, const char *sql, int nparams, const char *
 	ExecStatusType s = PQresultStatus(res);
 	bool ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 	if (!ok)
-		copy_error(conn, res, err, errlen);
+		store_error_line(conn, res, err, errlen);
 	PQclear(res);
 	return ok;
 }
@@ -352,7 +346,7 @@ static bool reserve_change_ids(PGconn *conn, size_t n, int64_t *first, char *err
 	if (ok)
 		*first = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	else
-		copy_error(conn, res, err, errlen);
+		store_error_line(conn, res, err, errlen);
 	PQclear(res);
 	return ok;
 }
@@ -394,7 +388,7 @@ enum store_result store_import_apply(struct store *st, int64_t node_id, const ch
 	if (ok && n_removed) {
 		char *uids = store_text_array((const char *const *)removed, n_removed);
 		const char *p[] = {node, id, uids};
-		ok = exec_params(conn, "SELECT pg_advisory_xact_lock(" CHANGE_LOCK ")", 0, p, err, errlen) &&
+		ok = store_exec_text(conn, "SELECT pg_advisory_xact_lock(" CHANGE_LOCK ")", err, errlen) &&
 		     exec_params(conn,
 		                 notify_retract
 		                     ? "WITH gone AS (DELETE FROM calpubsub_item WHERE node_id = $2 AND item_id = ANY($3) "

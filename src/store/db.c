@@ -397,15 +397,19 @@ bool store_bool(const PGresult *res, int row, int col)
 	return PQgetvalue(res, row, col)[0] == 't';
 }
 
+void store_error_line(PGconn *conn, const PGresult *res, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s", res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+	err[strcspn(err, "\n")] = '\0';
+}
+
 bool store_exec_text(PGconn *conn, const char *sql, char *err, size_t errlen)
 {
 	PGresult *res = PQexec(conn, sql);
 	ExecStatusType s = PQresultStatus(res);
 	bool ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
-	if (!ok) {
-		snprintf(err, errlen, "%s", PQresultErrorMessage(res));
-		err[strcspn(err, "\n")] = '\0';
-	}
+	if (!ok)
+		store_error_line(conn, res, err, errlen);
 	PQclear(res);
 	return ok;
 }

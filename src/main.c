@@ -322,6 +322,7 @@ int main(int argc, char **argv)
 	fanout_set_ingest(d.fanout, ingest_row, d.ingest);
 	loop_timer_init(&d.expiry_timer, on_expiry_timer, &d);
 	link_set_handlers(d.link, on_link_state, &d, router_dispatch, d.router);
+	link_set_input_done(d.link, router_input_done, d.router);
 	disco_register(d.router, d.svc);
 	basic_register(d.router);
 	pubsub_register(d.router, d.svc);

@@ -127,12 +127,22 @@ bool allowed(const struct node_ctx *ctx, enum operation op, bool *pending, struc
 
 bool tx_begin(struct service *svc, struct ps_error *err)
 {
+	if (svc->batching) {
+		if (svc->batch_spoiled)
+			return ps_fail_typed(err, SC_INTERNAL_SERVER_ERROR, SET_WAIT, PSE_NONE, "the request is retried");
+		svc->batch_writers++;
+		if (svc->batch_open)
+			return true;
+		svc->batch_open = true;
+	}
 	enum store_result r = store_begin(svc->store);
 	return r == STORE_OK || store_failed(r, err);
 }
 
 bool tx_commit(struct service *svc, struct ps_error *err)
 {
+	if (svc->batching)
+		return true;
 	enum store_result r = store_commit(svc->store);
 	if (r == STORE_OK)
 		return true;
@@ -142,7 +152,42 @@ bool tx_commit(struct service *svc, struct ps_error *err)
 
 bool tx_abort(struct service *svc)
 {
+	if (svc->batching)
+		svc->batch_spoiled = true;
+	else
+		store_rollback(svc->store);
+	return false;
+}
+
+void service_batch_start(struct service *svc)
+{
+	svc->batching = true;
+	svc->batch_open = false;
+	svc->batch_spoiled = false;
+	svc->batch_writers = 0;
+}
+
+bool service_batch_healthy(const struct service *svc)
+{
+	/* a failed statement (even a read) leaves the shared transaction unusable */
+	return !svc->batch_spoiled && (!svc->batch_open || store_in_transaction(svc->store));
+}
+
+bool service_batch_finish(struct service *svc)
+{
+	bool ok = service_batch_healthy(svc);
+	svc->batching = false;
+	if (!svc->batch_open)
+		return ok;
+	svc->batch_open = false;
+	if (ok && store_commit(svc->store) == STORE_OK) {
+		log_debug("group commit: %zu request%s in one transaction", svc->batch_writers,
+		          svc->batch_writers == 1 ? "" : "s");
+		return true;
+	}
 	store_rollback(svc->store);
+	log_debug("group commit: a batch of %zu request%s failed and is rolled back", svc->batch_writers,
+	          svc->batch_writers == 1 ? "" : "s");
 	return false;
 }
 

@@ -29,6 +29,16 @@ struct service *service_new(struct store *st, const struct config *cfg);
 void service_free(struct service *svc);
 const struct node_limits *service_limits(const struct service *svc);
 
+/* Group commit. Between start and finish, the operations that write share one
+ * transaction, so that requests arriving together cost one durable commit instead of
+ * one each. The caller holds their answers until finish: true means everything is
+ * committed; false means the batch was rolled back (an operation failed after writing,
+ * a statement failed, or the commit did) and each request must run again on its own.
+ * healthy turns false as soon as that is known, so the caller can stop adding requests. */
+void service_batch_start(struct service *svc);
+bool service_batch_healthy(const struct service *svc);
+bool service_batch_finish(struct service *svc);
+
 /* False (with bad-request) when from is not a valid JID. */
 bool service_requester(struct service *svc, const char *from, struct requester *out, struct ps_error *err);
 void requester_free(struct requester *r);

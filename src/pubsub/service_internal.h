@@ -10,6 +10,11 @@ struct service {
 	struct store *store;
 	const struct config *cfg;
 	struct node_limits limits;
+	/* group commit (service_batch_start): operations share one transaction */
+	bool batching;      /* tx_begin/tx_commit join the batch's transaction */
+	bool batch_open;    /* its BEGIN has been sent */
+	bool batch_spoiled; /* an operation failed after writing: the batch is rolled back */
+	size_t batch_writers;
 };
 
 /* A node with what the requester is to it. */
@@ -30,6 +35,9 @@ void node_ctx_free(struct node_ctx *ctx);
 /* Checks op for the requester on a loaded node. */
 bool allowed(const struct node_ctx *ctx, enum operation op, bool *pending, struct ps_error *err);
 
+/* Inside a batch (service_batch_start) these join the batch's one transaction: the first
+ * tx_begin sends BEGIN, tx_commit leaves the writes to service_batch_finish, and
+ * tx_abort spoils the batch, which is then rolled back and its requests run again one by one. */
 bool tx_begin(struct service *svc, struct ps_error *err);
 bool tx_commit(struct service *svc, struct ps_error *err);
 /* Rolls back and returns false, for `return tx_abort(svc)` after a failure. */

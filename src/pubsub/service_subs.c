@@ -118,21 +118,23 @@ bool service_subscribe(struct service *svc, const struct requester *rq, const ch
 	if (!c->subscribe)
 		ok = ps_unsupported(err, "subscribe");
 	ok = ok && allowed(&ctx, OP_SUBSCRIBE, &pending, err);
-	/* the subscriptions of exactly this JID */
-	struct sub_row *mine = NULL;
+	/* the subscriptions of exactly this JID, among those of its bare JID loaded with the node */
+	const struct sub_row *first_mine = NULL;
 	size_t n_mine = 0;
-	if (ok) {
-		enum store_result r = store_subs_on_node(svc->store, ctx.node.id, who, false, &mine, &n_mine);
-		ok = r == STORE_OK || store_failed(r, err);
-	}
-	for (size_t i = 0; ok && i < n_mine; i++)
-		if (mine[i].state == SUB_PENDING)
+	for (size_t i = 0; ok && i < ctx.n_subs; i++) {
+		if (strcmp(ctx.subs[i].jid, who) != 0)
+			continue;
+		if (!first_mine)
+			first_mine = &ctx.subs[i];
+		n_mine++;
+		if (ctx.subs[i].state == SUB_PENDING)
 			ok = ps_fail(err, SC_NOT_AUTHORIZED, PSE_PENDING_SUBSCRIPTION, "a subscription request is already pending");
+	}
 	if (ok && c->multi_subscribe && n_mine >= MAX_SUBS_PER_JID)
 		ok = ps_fail_typed(err, SC_POLICY_VIOLATION, SET_WAIT, PSE_TOO_MANY_SUBSCRIPTIONS,
 		                   "at most %d subscriptions per JID", MAX_SUBS_PER_JID); /* 6.1.3.9: type wait */
 	bool deliver = true, include_body = false;
-	const struct sub_row *existing = ok && n_mine && !c->multi_subscribe ? &mine[0] : NULL;
+	const struct sub_row *existing = ok && n_mine && !c->multi_subscribe ? first_mine : NULL;
 	if (existing) {
 		deliver = existing->deliver;
 		include_body = existing->include_body;
@@ -175,7 +177,6 @@ bool service_subscribe(struct service *svc, const struct requester *rq, const ch
 	}
 	if (ok)
 		log_debug("%s subscribed to '%s' (%s)", who, ctx.node.name, sub_state_name(out->state));
-	sub_rows_free(mine, n_mine);
 	node_ctx_free(&ctx);
 	free(who);
 	free(who_bare);

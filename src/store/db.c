@@ -374,6 +374,11 @@ enum store_result store_commit(struct store *st)
 	return store_command(st, "commit", "COMMIT", 0, NULL);
 }
 
+bool store_in_transaction(const struct store *st)
+{
+	return st && st->state == CS_UP && st->conn && PQtransactionStatus(st->conn) == PQTRANS_INTRANS;
+}
+
 void store_rollback(struct store *st)
 {
 	if (st && st->state == CS_UP && st->conn)

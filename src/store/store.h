@@ -42,6 +42,8 @@ struct store *store_connect_blocking(const char *conninfo, char *err, size_t err
 enum store_result store_begin(struct store *st);
 enum store_result store_commit(struct store *st);
 void store_rollback(struct store *st);
+/* True inside a transaction that can still commit (no statement of it has failed). */
+bool store_in_transaction(const struct store *st);
 
 /* The schema version this build expects, and the one the database has (0 when it has
  * none). */

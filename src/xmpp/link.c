@@ -26,6 +26,8 @@
 #define STABLE_CONNECTION_MS 10000
 #define STROPHE_TICK_MS 500
 #define MAX_PENDING_SYNCS 64
+/* Reads of waiting input one turn may chain (libstrophe reads 4 KB at a time). */
+#define MAX_READS_PER_TURN 64
 
 struct pending_sync {
 	char id[48];
@@ -64,6 +66,8 @@ struct link {
 	void *state_arg;
 	link_stanza_fn on_stanza;
 	void *stanza_arg;
+	link_input_done_fn on_input_done;
+	void *input_done_arg;
 	void (*shutdown_done)(void *arg);
 	void *shutdown_arg;
 };
@@ -123,10 +127,23 @@ static int on_sockopt(xmpp_conn_t *conn, void *sockp)
 	return 0;
 }
 
+static bool input_waiting(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	return fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
 static void run_strophe(struct link *l)
 {
-	l->last_strophe_run_ms = loop_now_ms();
-	xmpp_run_once(l->ctx, 0);
+	for (int reads = 1;; reads++) {
+		l->last_strophe_run_ms = loop_now_ms();
+		xmpp_run_once(l->ctx, 0);
+		if (!l->on_input_done)
+			return;
+		bool more = l->online && reads < MAX_READS_PER_TURN && input_waiting(l->fd);
+		if (!l->on_input_done(more, l->input_done_arg) || !more)
+			return;
+	}
 }
 
 static void discard_output(struct link *l)
@@ -450,6 +467,12 @@ void link_free(struct link *l)
 	if (the_link == l)
 		the_link = NULL;
 	free(l);
+}
+
+void link_set_input_done(struct link *l, link_input_done_fn fn, void *arg)
+{
+	l->on_input_done = fn;
+	l->input_done_arg = arg;
 }
 
 void link_set_handlers(struct link *l, link_state_fn on_state, void *state_arg, link_stanza_fn on_stanza_fn,

@@ -21,6 +21,12 @@ struct link *link_new(const struct config *cfg);
 void link_free(struct link *l);
 void link_set_handlers(struct link *l, link_state_fn on_state, void *state_arg, link_stanza_fn on_stanza,
                        void *stanza_arg);
+/* Called after each read of the server's stanzas has been dispatched; more_ready says
+ * whether more input is already waiting on the socket. Returning true reads that input
+ * now, in the same turn (group commit of requests that arrive together); false ends
+ * the turn. */
+typedef bool (*link_input_done_fn)(bool more_ready, void *arg);
+void link_set_input_done(struct link *l, link_input_done_fn fn, void *arg);
 void link_start(struct link *l);
 /* Flushes what is queued, closes the stream and waits for the server to close its side,
  * at most timeout_ms; then calls done(). */

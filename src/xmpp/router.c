@@ -10,6 +10,8 @@
 #include <string.h>
 
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
+/* Requests one group commit takes at most: bounds how long their answers are held. */
+#define MAX_BATCH 256
 
 struct iq_route {
 	char *ns;
@@ -39,6 +41,11 @@ struct router {
 	void *message_arg;
 	stanza_handler_fn on_presence;
 	void *presence_arg;
+	struct router_batch_ops batch_ops; /* joins NULL: no group commit */
+	bool batch_active;
+	xmpp_stanza_t *batch[MAX_BATCH]; /* the batch's requests, held for a replay */
+	size_t batch_len;
+	struct buf held; /* the batch's answers */
 };
 
 static void expire_requests(void *arg);
@@ -121,10 +128,14 @@ void router_cancel_requests(struct router *r)
 	loop_timer_stop(&r->request_timer);
 }
 
+static void finish_batch(struct router *r);
+
 void router_free(struct router *r)
 {
 	if (!r)
 		return;
+	finish_batch(r);
+	buf_free(&r->held);
 	loop_timer_stop(&r->request_timer);
 	while (r->requests) {
 		struct request *q = r->requests;
@@ -228,6 +239,16 @@ char *stanza_text(xmpp_stanza_t *st)
 	return xmpp_stanza_get_text(st);
 }
 
+/* Writes an answer, or holds it while its request is part of an open batch. */
+static void send_reply(struct iq *iq, const struct buf *b)
+{
+	struct router *r = iq->router;
+	if (iq->batched)
+		buf_append(&r->held, b->data, b->len);
+	else
+		link_send(r->link, b->data, b->len);
+}
+
 static void open_reply(struct buf *b, struct iq *iq, const char *type)
 {
 	buf_puts(b, "<iq");
@@ -253,7 +274,7 @@ void iq_result(struct iq *iq, const char *payload)
 	} else {
 		buf_puts(&b, "/>");
 	}
-	link_send(iq->router->link, b.data, b.len);
+	send_reply(iq, &b);
 	buf_free(&b);
 }
 
@@ -285,7 +306,7 @@ void iq_error_typed(struct iq *iq, enum stanza_error_type type, enum stanza_cond
 	buf_putc(&b, '>');
 	xml_error_element(&b, type, cond, app_condition, text);
 	buf_puts(&b, "</iq>");
-	link_send(iq->router->link, b.data, b.len);
+	send_reply(iq, &b);
 	buf_free(&b);
 	log_debug("IQ %s from %s: %s%s%s", iq->id ? iq->id : "(no id)", iq->from, stanza_cond_name(cond),
 	          text ? ": " : "", text ? text : "");
@@ -335,10 +356,11 @@ static void dispatch_request(struct router *r, struct iq *iq, bool is_set)
 	}
 }
 
-static void dispatch_iq(struct router *r, xmpp_stanza_t *stanza)
+static void dispatch_iq(struct router *r, xmpp_stanza_t *stanza, bool batched)
 {
 	struct iq iq = {0};
 	iq.router = r;
+	iq.batched = batched;
 	iq.stanza = stanza;
 	iq.id = xmpp_stanza_get_id(stanza);
 	iq.from = xmpp_stanza_get_from(stanza);
@@ -371,16 +393,69 @@ static void dispatch_iq(struct router *r, xmpp_stanza_t *stanza)
 		iq_error(&iq, SC_BAD_REQUEST, NULL, "an IQ type must be get, set, result or error");
 }
 
-void router_dispatch(xmpp_stanza_t *stanza, void *arg)
+static void dispatch_stanza(struct router *r, xmpp_stanza_t *stanza, bool batched)
 {
-	struct router *r = arg;
 	const char *name = xmpp_stanza_get_name(stanza);
 	if (!name)
 		return;
 	if (strcmp(name, "iq") == 0)
-		dispatch_iq(r, stanza);
+		dispatch_iq(r, stanza, batched);
 	else if (strcmp(name, "message") == 0 && r->on_message)
 		r->on_message(stanza, r->message_arg);
 	else if (strcmp(name, "presence") == 0 && r->on_presence)
 		r->on_presence(stanza, r->presence_arg);
+}
+
+/* Sends the batch's answers once it is committed; otherwise drops them and runs each of
+ * its requests again on its own. */
+static void finish_batch(struct router *r)
+{
+	if (!r->batch_active)
+		return;
+	r->batch_active = false;
+	bool committed = r->batch_ops.finish(r->batch_ops.arg);
+	if (committed && r->held.len)
+		link_send(r->link, r->held.data, r->held.len);
+	buf_reset(&r->held);
+	size_t n = r->batch_len;
+	r->batch_len = 0;
+	if (!committed)
+		log_info("a group commit of %zu request%s failed; running each on its own", n, n == 1 ? "" : "s");
+	for (size_t i = 0; i < n; i++) {
+		if (!committed)
+			dispatch_stanza(r, r->batch[i], false);
+		xmpp_stanza_release(r->batch[i]);
+	}
+}
+
+void router_dispatch(xmpp_stanza_t *stanza, void *arg)
+{
+	struct router *r = arg;
+	bool joins = r->batch_ops.joins && r->batch_ops.joins(stanza, r->batch_ops.arg);
+	if (r->batch_active && (!joins || r->batch_len == MAX_BATCH))
+		finish_batch(r);
+	if (!joins)
+		return dispatch_stanza(r, stanza, false);
+	if (!r->batch_active) {
+		r->batch_ops.start(r->batch_ops.arg);
+		r->batch_active = true;
+	}
+	r->batch[r->batch_len++] = xmpp_stanza_clone(stanza);
+	dispatch_stanza(r, stanza, true);
+	if (!r->batch_ops.healthy(r->batch_ops.arg))
+		finish_batch(r);
+}
+
+bool router_input_done(bool more_ready, void *arg)
+{
+	struct router *r = arg;
+	if (r->batch_active && more_ready && r->batch_len < MAX_BATCH)
+		return true;
+	finish_batch(r);
+	return false;
+}
+
+void router_set_batch_ops(struct router *r, const struct router_batch_ops *ops)
+{
+	r->batch_ops = *ops;
 }

@@ -25,6 +25,7 @@ struct iq {
 	const char *name; /* element name of the payload */
 	bool is_set;
 	bool answered;
+	bool batched; /* part of a group commit: the answer is held until it commits */
 };
 
 typedef void (*iq_handler_fn)(struct iq *iq, void *arg);
@@ -56,6 +57,23 @@ void router_cancel_requests(struct router *r);
 
 /* Entry point for stanzas from the link. */
 void router_dispatch(xmpp_stanza_t *stanza, void *arg);
+
+/* Group commit. Requests that `joins` accepts and that arrive one after another in the
+ * same turn of input run between start and finish (one transaction), and their answers
+ * are held until finish. When finish (or healthy, checked after each request) says the
+ * batch failed, its answers are dropped and each of its requests is dispatched again on
+ * its own. Any other stanza ends the batch first, so answers keep their order. */
+struct router_batch_ops {
+	bool (*joins)(xmpp_stanza_t *stanza, void *arg);
+	void (*start)(void *arg);
+	bool (*healthy)(void *arg);
+	bool (*finish)(void *arg);
+	void *arg;
+};
+void router_set_batch_ops(struct router *r, const struct router_batch_ops *ops);
+/* The link's input-done callback (link_set_input_done): keeps a healthy batch open while
+ * more input waits, and finishes it otherwise. */
+bool router_input_done(bool more_ready, void *arg);
 
 /* Replies. payload is serialised XML appended inside the result IQ (NULL for none). */
 void iq_result(struct iq *iq, const char *payload);

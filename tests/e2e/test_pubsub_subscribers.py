@@ -4,7 +4,9 @@ and SHIM headers, subscription options (deliver, include_body, subscribe-with-op
 defaults), item retrieval (all, max_items, by id, RSM forwards and backwards over 25
 items, index, count, unknown anchors), and one's own subscriptions and affiliations."""
 
+import asyncio
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -25,6 +27,7 @@ async def clients(env):
         "carol": ("carol", "phone"),    # subscriber
         "carol2": ("carol", "laptop"),  # the same subscriber, another resource
         "dave": "dave",                 # another subscriber
+        "admin": "admin",               # subscribes other JIDs (group commit)
     }, barrier=True)
 
 
@@ -398,6 +401,56 @@ async def own_subscriptions_and_affiliations(env):
     assert {n1, n2, n3} <= owned
     for inner in ("<subscriptions node=%s/>", "<affiliations node=%s/>"):
         err(await ps(bob, "get", inner % attr(uid("missing"))), "item-not-found", "cancel", "", inner)
+
+
+def subscribers_in_db(env, node):
+    return env.postgres.psql(
+        "SELECT coalesce(string_agg(s.jid, ',' ORDER BY s.jid), '') FROM calpubsub_subscription s "
+        "JOIN calpubsub_node n ON n.id = s.node_id WHERE n.name = '%s' AND n.deleted_at IS NULL "
+        "AND s.state = 'subscribed'" % node, dbname=env.calpubsub.dbname)
+
+
+@tap.test
+async def subscriptions_arriving_together(env):
+    """subscriptions that arrive together share one commit; when one fails in the database the others are kept"""
+    s = await clients(env)
+    d = env.calpubsub
+    node = uid()
+    await create(s.alice, node)
+    users = [jid("burst%02d" % i) for i in range(60)]
+    since = d.log_mark()
+    replies = await asyncio.gather(*(subscribe(s.admin, node, u) for u in users))
+    for u, r in zip(users, replies):
+        assert subscription_of(ok(r, "subscribe " + u))[::2] == (u, "subscribed"), subscription_of(r)
+    assert subscribers_in_db(env, node) == ",".join(sorted(users))
+    batches = [int(n) for n in re.findall(r"group commit: (\d+) requests? in one transaction", d.log_text()[since:])]
+    assert max(batches, default=0) > 1, "60 subscriptions sent at once were committed one by one: %s" % batches
+    # a subscription the database refuses (a trigger, standing for any failed statement):
+    # it gets an error, the requests that shared its transaction are run again and kept
+    poison = jid("poison")
+    env.postgres.psql(
+        "CREATE FUNCTION test_refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.jid = '%s' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$; "
+        "CREATE TRIGGER test_refuse_poison BEFORE INSERT ON calpubsub_subscription FOR EACH ROW "
+        "EXECUTE FUNCTION test_refuse_poison()" % poison, dbname=d.dbname)
+    try:
+        node2 = uid()
+        await create(s.alice, node2)
+        more = [jid("late%02d" % i) for i in range(30)]
+        asked = more[:15] + [poison] + more[15:]
+        since = d.log_mark()
+        replies = await asyncio.gather(*(subscribe(s.admin, node2, u) for u in asked))
+        for u, r in zip(asked, replies):
+            if u == poison:
+                err(r, "internal-server-error", "cancel", what="the refused subscription")
+            else:
+                assert subscription_of(ok(r, "subscribe " + u))[::2] == (u, "subscribed"), subscription_of(r)
+        assert subscribers_in_db(env, node2) == ",".join(sorted(more))
+        assert re.search(r"group commit of \d+ requests? failed; running each on its own", d.log_text()[since:]), \
+            "the refused subscription's batch was not rolled back and run again"
+    finally:
+        env.postgres.psql("DROP TRIGGER test_refuse_poison ON calpubsub_subscription; "
+                          "DROP FUNCTION test_refuse_poison()", dbname=d.dbname)
 
 
 def main():

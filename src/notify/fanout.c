@@ -29,6 +29,10 @@
 #define SLICE_MESSAGES 2000
 #define SYNC_EVERY_MESSAGES 2000
 #define SYNC_EVERY_MS 200
+/* While output flows the cursor is saved at most this often: each save is a durable
+ * commit, and a checkpoint comes every SYNC_EVERY_BYTES. After a crash at most this much
+ * is sent again, with the same ids. */
+#define SAVE_EVERY_MS 100
 #define PRUNE_EVERY_MS 60000
 #define KEEP_DELIVERED_SECONDS 3600
 /* Bounces waiting to be settled; beyond, they are dropped (the next ones come back). */
@@ -76,6 +80,7 @@ struct fanout {
 	uint64_t sent_since_sync;
 	unsigned long long bytes_at_sync; /* link_sent_bytes() at the last checkpoint */
 	uint64_t last_sync_ms;
+	uint64_t last_save_ms;
 	uint64_t last_prune_ms;
 	fanout_ingest_fn ingest;
 	void *ingest_arg;
@@ -240,12 +245,13 @@ static void on_synced(bool ok, void *arg)
 	bool newer = cp->change > f->saved_change ||
 	             (cp->change == f->saved_change && cp->position &&
 	              (!f->saved_position || strcmp(cp->position, f->saved_position) > 0));
-	if (ok && cp->generation == f->generation && newer && store_is_up(f->store)) {
+	uint64_t now = loop_now_ms();
+	bool due = f->idle || now - f->last_save_ms >= SAVE_EVERY_MS;
+	if (ok && cp->generation == f->generation && newer && due && store_is_up(f->store)) {
 		if (store_fanout_save(f->store, cp->change, cp->position) == STORE_OK) {
 			f->saved_change = cp->change;
 			set_position(&f->saved_position, cp->position);
-			/* deleted nodes whose deletion everyone has now heard of can go */
-			store_nodes_reap(f->store, cp->change);
+			f->last_save_ms = now;
 		}
 	}
 	free(cp->position);
@@ -613,7 +619,13 @@ static bool next_change(struct fanout *f)
 		f->current_done = true;
 		return true;
 	}
-	f->node_loaded = store_node_get_by_id(f->store, f->current->node_id, &f->node) == STORE_OK;
+	/* the node came with the change (read in the same statement) */
+	f->node_loaded = f->current->has_node;
+	if (f->node_loaded) {
+		f->node = f->current->node_row;
+		f->current->has_node = false;
+		memset(&f->current->node_row, 0, sizeof(f->current->node_row));
+	}
 	if (!f->node_loaded || !render(f))
 		f->current_done = true; /* node gone, or nothing to say */
 	return true;
@@ -661,6 +673,9 @@ static bool fanout_hook(void *arg)
 	if (now - f->last_prune_ms >= PRUNE_EVERY_MS) {
 		f->last_prune_ms = now;
 		store_changes_prune(f->store, f->saved_change, KEEP_DELIVERED_SECONDS);
+		/* deleted nodes whose deletion everyone has heard of can go; not at every
+		 * checkpoint, which comes every 64 KB of output */
+		store_nodes_reap(f->store, f->saved_change);
 	}
 	int budget = SLICE_MESSAGES;
 	while (budget > 0 && link_pending_bytes(f->link) < HIGH_WATER_BYTES &&

@@ -92,22 +92,19 @@ bool load_node(struct service *svc, const struct requester *rq, const char *who,
 	memset(ctx, 0, sizeof(*ctx));
 	if (!name || !*name)
 		return ps_fail(err, SC_BAD_REQUEST, PSE_NODEID_REQUIRED, "a node attribute is required");
-	enum store_result r = store_node_get(svc->store, name, &ctx->node);
+	struct node_facts nf;
+	enum store_result r = store_node_facts(svc->store, name, who, &nf);
 	if (r != STORE_OK)
 		return store_failed(r, err);
+	ctx->node = nf.node;
+	ctx->subs = nf.subs;
+	ctx->n_subs = nf.n_subs;
 	struct access_facts *f = &ctx->facts;
 	f->is_admin = rq->is_admin;
 	f->access_model = ctx->node.cfg.access_model;
 	f->publish_model = ctx->node.cfg.publish_model;
-	r = store_affiliation_get(svc->store, ctx->node.id, who, &f->affiliation);
-	if (r == STORE_OK)
-		r = store_subs_on_node(svc->store, ctx->node.id, who, true, &ctx->subs, &ctx->n_subs);
-	if (r == STORE_OK && f->access_model == AM_PRESENCE)
-		r = store_presence_get(svc->store, who, &f->presence_ok);
-	if (r != STORE_OK) {
-		node_ctx_free(ctx);
-		return store_failed(r, err);
-	}
+	f->affiliation = nf.affiliation;
+	f->presence_ok = f->access_model == AM_PRESENCE && nf.presence_shared;
 	f->subscription = best_state(ctx->subs, ctx->n_subs);
 	return true;
 }

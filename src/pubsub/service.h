@@ -93,11 +93,15 @@ struct publish_request {
 	const char *calendar_component; /* VEVENT, VTODO, VJOURNAL */
 	int64_t range_start;
 	int64_t range_end;
+	/* Called once the node is known (loaded, or created by this publish) and the publisher
+	 * allowed, with its configuration: fills in the calendar fields above. NULL: none. */
+	bool (*prepare)(struct publish_request *pr, const struct node_config *cfg, void *arg, struct ps_error *err);
+	void *prepare_arg;
 };
 /* On success *item_id is the id the item got (NULL on a transient notification-only
  * node, which keeps none). */
-bool service_publish(struct service *svc, const struct requester *rq, const struct publish_request *pr,
-                     char **item_id, struct ps_error *err);
+bool service_publish(struct service *svc, const struct requester *rq, struct publish_request *pr, char **item_id,
+                     struct ps_error *err);
 bool service_retract(struct service *svc, const struct requester *rq, const char *node, const char *item_id,
                      bool notify, struct ps_error *err);
 

@@ -132,8 +132,8 @@ static bool auto_create(struct service *svc, const struct requester *rq, const s
 	return true;
 }
 
-bool service_publish(struct service *svc, const struct requester *rq, const struct publish_request *pr,
-                     char **item_id, struct ps_error *err)
+bool service_publish(struct service *svc, const struct requester *rq, struct publish_request *pr, char **item_id,
+                     struct ps_error *err)
 {
 	*item_id = NULL;
 	struct node_ctx ctx;
@@ -156,7 +156,7 @@ bool service_publish(struct service *svc, const struct requester *rq, const stru
 	const struct node_config *c = &ctx.node.cfg;
 	bool ok = (created || allowed(&ctx, OP_PUBLISH, NULL, err)) &&
 	          (!pr->options || node_config_check_preconditions(c, pr->options, &svc->limits, err)) &&
-	          check_item_shape(c, &svc->limits, pr, err);
+	          (!pr->prepare || pr->prepare(pr, c, pr->prepare_arg, err)) && check_item_shape(c, &svc->limits, pr, err);
 	char generated[33];
 	const char *id = pr->item_id;
 	if (ok && pr->has_item && !id) {

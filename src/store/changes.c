@@ -40,6 +40,8 @@ void change_rows_free(struct change_row *r, size_t n)
 		free(r[i].stamp);
 		free(r[i].body);
 		free(r[i].created_at);
+		if (r[i].has_node)
+			node_row_free(&r[i].node_row);
 	}
 	free(r);
 }
@@ -73,10 +75,11 @@ enum store_result store_changes_after(struct store *st, int64_t after, int limit
 	*out = NULL;
 	*n = 0;
 	PGresult *res = store_query(st, "changes_after",
-	                            "SELECT id, node_id, node_name, kind, item_id, payload, publisher, target_jid, subject, subid, "
-	                            "state, uri, stamp, body, to_char(created_at AT TIME ZONE 'UTC', "
-	                            "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM calpubsub_change WHERE id > $1 "
-	                            "ORDER BY id LIMIT $2",
+	                            "SELECT c.id, c.node_id, c.node_name, c.kind, c.item_id, c.payload, c.publisher, "
+	                            "c.target_jid, c.subject, c.subid, c.state, c.uri, c.stamp, c.body, "
+	                            "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+	                            NODE_COLUMNS " FROM calpubsub_change c LEFT JOIN calpubsub_node n ON n.id = c.node_id "
+	                            "WHERE c.id > $1 ORDER BY c.id LIMIT $2",
 	                            2, p, &r);
 	if (!res)
 		return r;
@@ -99,6 +102,9 @@ enum store_result store_changes_after(struct store *st, int64_t after, int limit
 		c->stamp = store_strdup(res, i, 12);
 		c->body = store_strdup(res, i, 13);
 		c->created_at = store_strdup(res, i, 14);
+		c->has_node = !PQgetisnull(res, i, 15);
+		if (c->has_node)
+			store_read_node(res, i, 15, &c->node_row);
 	}
 	*n = (size_t)rows;
 	PQclear(res);

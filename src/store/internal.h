@@ -44,4 +44,21 @@ char *store_text_array(const char *const *v, size_t n);
 int64_t store_int(const PGresult *res, int row, int col);
 bool store_bool(const PGresult *res, int row, int col);
 
+/* Node rows: the columns (of calpubsub_node n), and a reader for them starting at column col. */
+#define NODE_COLUMNS \
+	"n.id, n.name, n.creator, to_char(n.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), " \
+	"n.deleted_at IS NOT NULL, n.title, n.description, n.payload_type, n.access_model, n.publish_model, " \
+	"n.max_items, n.item_expire, n.max_payload_size, n.persist_items, n.deliver_payloads, " \
+	"n.deliver_notifications, n.notify_config, n.notify_delete, n.notify_retract, n.notify_sub, n.subscribe, " \
+	"n.multi_subscribe, n.notification_type, n.send_last, n.node_full, n.itemreply, n.calendar, " \
+	"n.calendar_format, n.calendar_components"
+#define N_NODE_COLUMNS 29
+struct node_row;
+void store_read_node(const PGresult *res, int row, int col, struct node_row *n);
+
+/* Subscription rows: the columns, and a reader for them starting at column col. */
+#define SUB_COLUMNS "s.id, s.node_id, n.name, s.jid, s.subid, s.state, s.deliver, s.include_body"
+struct sub_row;
+void store_read_sub(const PGresult *res, int row, int col, struct sub_row *s);
+
 #endif

@@ -10,13 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NODE_COLUMNS \
-	"id, name, creator, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), " \
-	"deleted_at IS NOT NULL, title, description, payload_type, access_model, publish_model, max_items, " \
-	"item_expire, max_payload_size, persist_items, deliver_payloads, deliver_notifications, notify_config, " \
-	"notify_delete, notify_retract, notify_sub, subscribe, multi_subscribe, notification_type, send_last, " \
-	"node_full, itemreply, calendar, calendar_format, calendar_components"
-
 void node_row_free(struct node_row *n)
 {
 	free(n->name);
@@ -26,40 +19,40 @@ void node_row_free(struct node_row *n)
 	memset(n, 0, sizeof(*n));
 }
 
-/* Reads a row of NODE_COLUMNS. The CHECK constraints guarantee the enum spellings. */
-static void read_node(const PGresult *res, int r, struct node_row *n)
+/* The CHECK constraints guarantee the enum spellings. */
+void store_read_node(const PGresult *res, int r, int c0, struct node_row *n)
 {
 	memset(n, 0, sizeof(*n));
-	n->id = store_int(res, r, 0);
-	n->name = store_strdup(res, r, 1);
-	n->creator = store_strdup(res, r, 2);
-	n->created_at = store_strdup(res, r, 3);
-	n->deleted = store_bool(res, r, 4);
+	n->id = store_int(res, r, c0 + 0);
+	n->name = store_strdup(res, r, c0 + 1);
+	n->creator = store_strdup(res, r, c0 + 2);
+	n->created_at = store_strdup(res, r, c0 + 3);
+	n->deleted = store_bool(res, r, c0 + 4);
 	struct node_config *c = &n->cfg;
-	c->title = store_strdup(res, r, 5);
-	c->description = store_strdup(res, r, 6);
-	c->payload_type = store_strdup(res, r, 7);
-	access_model_parse(PQgetvalue(res, r, 8), &c->access_model);
-	publish_model_parse(PQgetvalue(res, r, 9), &c->publish_model);
-	c->max_items = store_int(res, r, 10);
-	c->item_expire = store_int(res, r, 11);
-	c->max_payload_size = store_int(res, r, 12);
-	c->persist_items = store_bool(res, r, 13);
-	c->deliver_payloads = store_bool(res, r, 14);
-	c->deliver_notifications = store_bool(res, r, 15);
-	c->notify_config = store_bool(res, r, 16);
-	c->notify_delete = store_bool(res, r, 17);
-	c->notify_retract = store_bool(res, r, 18);
-	c->notify_sub = store_bool(res, r, 19);
-	c->subscribe = store_bool(res, r, 20);
-	c->multi_subscribe = store_bool(res, r, 21);
-	notification_type_parse(PQgetvalue(res, r, 22), &c->notification_type);
-	send_last_parse(PQgetvalue(res, r, 23), &c->send_last);
-	node_full_parse(PQgetvalue(res, r, 24), &c->node_full);
-	itemreply_parse(PQgetvalue(res, r, 25), &c->itemreply);
-	c->calendar = store_bool(res, r, 26);
-	calendar_format_parse(PQgetvalue(res, r, 27), &c->calendar_format);
-	c->calendar_components = store_strdup(res, r, 28);
+	c->title = store_strdup(res, r, c0 + 5);
+	c->description = store_strdup(res, r, c0 + 6);
+	c->payload_type = store_strdup(res, r, c0 + 7);
+	access_model_parse(PQgetvalue(res, r, c0 + 8), &c->access_model);
+	publish_model_parse(PQgetvalue(res, r, c0 + 9), &c->publish_model);
+	c->max_items = store_int(res, r, c0 + 10);
+	c->item_expire = store_int(res, r, c0 + 11);
+	c->max_payload_size = store_int(res, r, c0 + 12);
+	c->persist_items = store_bool(res, r, c0 + 13);
+	c->deliver_payloads = store_bool(res, r, c0 + 14);
+	c->deliver_notifications = store_bool(res, r, c0 + 15);
+	c->notify_config = store_bool(res, r, c0 + 16);
+	c->notify_delete = store_bool(res, r, c0 + 17);
+	c->notify_retract = store_bool(res, r, c0 + 18);
+	c->notify_sub = store_bool(res, r, c0 + 19);
+	c->subscribe = store_bool(res, r, c0 + 20);
+	c->multi_subscribe = store_bool(res, r, c0 + 21);
+	notification_type_parse(PQgetvalue(res, r, c0 + 22), &c->notification_type);
+	send_last_parse(PQgetvalue(res, r, c0 + 23), &c->send_last);
+	node_full_parse(PQgetvalue(res, r, c0 + 24), &c->node_full);
+	itemreply_parse(PQgetvalue(res, r, c0 + 25), &c->itemreply);
+	c->calendar = store_bool(res, r, c0 + 26);
+	calendar_format_parse(PQgetvalue(res, r, c0 + 27), &c->calendar_format);
+	c->calendar_components = store_strdup(res, r, c0 + 28);
 }
 
 static enum store_result one_node(PGresult *res, enum store_result r, struct node_row *out)
@@ -70,7 +63,7 @@ static enum store_result one_node(PGresult *res, enum store_result r, struct nod
 		PQclear(res);
 		return STORE_NOT_FOUND;
 	}
-	read_node(res, 0, out);
+	store_read_node(res, 0, 0, out);
 	PQclear(res);
 	return STORE_OK;
 }
@@ -80,7 +73,7 @@ enum store_result store_node_get(struct store *st, const char *name, struct node
 	enum store_result r;
 	const char *p[] = {name};
 	PGresult *res = store_query(st, "node_get",
-	                            "SELECT " NODE_COLUMNS " FROM calpubsub_node WHERE name = $1 AND deleted_at IS NULL", 1,
+	                            "SELECT " NODE_COLUMNS " FROM calpubsub_node n WHERE n.name = $1 AND n.deleted_at IS NULL", 1,
 	                            p, &r);
 	return one_node(res, r, out);
 }
@@ -91,9 +84,43 @@ enum store_result store_node_get_by_id(struct store *st, int64_t id, struct node
 	char ids[24];
 	snprintf(ids, sizeof(ids), "%" PRId64, id);
 	const char *p[] = {ids};
-	PGresult *res = store_query(st, "node_get_by_id", "SELECT " NODE_COLUMNS " FROM calpubsub_node WHERE id = $1", 1,
+	PGresult *res = store_query(st, "node_get_by_id", "SELECT " NODE_COLUMNS " FROM calpubsub_node n WHERE n.id = $1", 1,
 	                            p, &r);
 	return one_node(res, r, out);
+}
+
+enum store_result store_node_facts(struct store *st, const char *name, const char *bare_jid, struct node_facts *out)
+{
+	memset(out, 0, sizeof(*out));
+	enum store_result r;
+	const char *p[] = {name, bare_jid};
+	/* one round trip instead of four: every request to a node starts here */
+	PGresult *res = store_query(
+		st, "node_facts",
+		"SELECT " NODE_COLUMNS ", (SELECT a.affiliation FROM calpubsub_affiliation a WHERE a.node_id = n.id AND "
+		"a.jid = $2), EXISTS (SELECT 1 FROM calpubsub_presence pr WHERE pr.jid = $2), " SUB_COLUMNS
+		" FROM calpubsub_node n LEFT JOIN calpubsub_subscription s ON s.node_id = n.id AND s.bare_jid = $2 "
+		"WHERE n.name = $1 AND n.deleted_at IS NULL ORDER BY s.id",
+		2, p, &r);
+	if (!res)
+		return r;
+	int rows = PQntuples(res);
+	if (rows == 0) {
+		PQclear(res);
+		return STORE_NOT_FOUND;
+	}
+	store_read_node(res, 0, 0, &out->node);
+	out->affiliation = AFF_NONE;
+	if (!PQgetisnull(res, 0, N_NODE_COLUMNS))
+		affiliation_parse(PQgetvalue(res, 0, N_NODE_COLUMNS), &out->affiliation);
+	out->presence_shared = store_bool(res, 0, N_NODE_COLUMNS + 1);
+	int sub_col = N_NODE_COLUMNS + 2;
+	out->subs = xcalloc((size_t)rows + 1, sizeof(*out->subs));
+	for (int i = 0; i < rows; i++)
+		if (!PQgetisnull(res, i, sub_col)) /* the LEFT JOIN's row for a JID without subscriptions */
+			store_read_sub(res, i, sub_col, &out->subs[out->n_subs++]);
+	PQclear(res);
+	return STORE_OK;
 }
 
 /* The configuration as statement parameters $2..$25, in column order. */

@@ -27,6 +27,16 @@ struct node_row {
 void node_row_free(struct node_row *n);
 /* A live node by name (STORE_NOT_FOUND when none). */
 enum store_result store_node_get(struct store *st, const char *name, struct node_row *out);
+/* A live node with what one bare JID is to it: its affiliation, its subscriptions (all
+ * resources, oldest first) and whether it shares presence with the service. */
+struct node_facts {
+	struct node_row node;
+	enum affiliation affiliation;
+	bool presence_shared;
+	struct sub_row *subs;
+	size_t n_subs;
+};
+enum store_result store_node_facts(struct store *st, const char *name, const char *bare_jid, struct node_facts *out);
 /* Any node by id, including one whose deletion is still being announced. */
 enum store_result store_node_get_by_id(struct store *st, int64_t id, struct node_row *out);
 /* Creates the node and makes creator its owner (STORE_CONFLICT when the name is taken). */
@@ -195,6 +205,9 @@ struct change_row {
 	char *stamp;
 	char *body;
 	char *created_at;
+	/* the node as it was when the change was read (has_node false once it is gone) */
+	bool has_node;
+	struct node_row node_row;
 };
 void change_rows_free(struct change_row *r, size_t n);
 /* What to log: the fields that apply to the kind, the others NULL. */

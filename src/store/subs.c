@@ -115,7 +115,17 @@ void sub_rows_free(struct sub_row *r, size_t n)
 	free(r);
 }
 
-#define SUB_COLUMNS "s.id, s.node_id, n.name, s.jid, s.subid, s.state, s.deliver, s.include_body"
+void store_read_sub(const PGresult *res, int row, int col, struct sub_row *s)
+{
+	s->id = store_int(res, row, col);
+	s->node_id = store_int(res, row, col + 1);
+	s->node = store_strdup(res, row, col + 2);
+	s->jid = store_strdup(res, row, col + 3);
+	s->subid = store_strdup(res, row, col + 4);
+	sub_state_parse(PQgetvalue(res, row, col + 5), &s->state);
+	s->deliver = store_bool(res, row, col + 6);
+	s->include_body = store_bool(res, row, col + 7);
+}
 
 static enum store_result read_subs(PGresult *res, enum store_result r, struct sub_row **out, size_t *n)
 {
@@ -125,17 +135,8 @@ static enum store_result read_subs(PGresult *res, enum store_result r, struct su
 		return r;
 	int rows = PQntuples(res);
 	*out = xcalloc((size_t)rows + 1, sizeof(**out));
-	for (int i = 0; i < rows; i++) {
-		struct sub_row *s = &(*out)[i];
-		s->id = store_int(res, i, 0);
-		s->node_id = store_int(res, i, 1);
-		s->node = store_strdup(res, i, 2);
-		s->jid = store_strdup(res, i, 3);
-		s->subid = store_strdup(res, i, 4);
-		sub_state_parse(PQgetvalue(res, i, 5), &s->state);
-		s->deliver = store_bool(res, i, 6);
-		s->include_body = store_bool(res, i, 7);
-	}
+	for (int i = 0; i < rows; i++)
+		store_read_sub(res, i, 0, &(*out)[i]);
 	*n = (size_t)rows;
 	PQclear(res);
 	return STORE_OK;

@@ -25,43 +25,20 @@ void calendar_publish_free(struct calendar_publish *cp)
 	memset(cp, 0, sizeof(*cp));
 }
 
-/* Whether publish-options ask for a calendar node (auto-create of a calendar). */
-static bool options_say_calendar(const struct form *options, bool *jcal)
-{
-	bool calendar = false;
-	const char *v = options ? form_value(options, "x-calpubsub#calendar") : NULL;
-	if (v)
-		form_parse_bool(v, &calendar);
-	const char *f = options ? form_value(options, "x-calpubsub#calendar_format") : NULL;
-	*jcal = f && strcmp(f, "jcal") == 0;
-	return calendar;
-}
-
 static bool invalid(struct ps_error *err, const char *what)
 {
 	return ps_fail(err, SC_BAD_REQUEST, PSE_INVALID_PAYLOAD, "%s", what);
 }
 
-bool calendar_prepare_publish(struct service *svc, struct publish_request *pr, const struct xml_node *payload,
-                              struct calendar_publish *cp, struct ps_error *err)
+bool calendar_prepare_publish(struct publish_request *pr, const struct node_config *cfg, void *arg,
+                              struct ps_error *err)
 {
-	memset(cp, 0, sizeof(*cp));
-	if (!pr->node)
-		return true;
-	struct node_config cfg;
-	bool exists, jcal = false, calendar;
-	if (!service_node_config(svc, pr->node, &cfg, &exists, err))
-		return false;
-	if (exists) {
-		calendar = cfg.calendar;
-		jcal = cfg.calendar_format == CF_JCAL;
-	} else {
-		calendar = options_say_calendar(pr->options, &jcal);
-		node_config_defaults(&cfg);
-	}
+	struct calendar_publish *cp = arg;
+	const struct xml_node *payload = cp->tree;
+	bool calendar = cfg->calendar, jcal = cfg->calendar_format == CF_JCAL;
 	bool ok = true;
 	if (!calendar || !payload)
-		goto out; /* not a calendar, or the service answers for the missing payload */
+		return true; /* not a calendar, or the service answers for the missing payload */
 	struct buf errors = BUF_INIT;
 	if (!jcal) {
 		if (!payload->name || strcmp(payload->name, "icalendar") != 0 || !payload->ns ||
@@ -81,8 +58,8 @@ bool calendar_prepare_publish(struct service *svc, struct publish_request *pr, c
 		}
 	}
 	buf_free(&errors);
-	if (ok && !node_config_takes_component(&cfg, cp->decoded.kind))
-		ok = ps_fail(err, SC_BAD_REQUEST, PSE_ITEM_FORBIDDEN, "this calendar takes %s, not %s", cfg.calendar_components,
+	if (ok && !node_config_takes_component(cfg, cp->decoded.kind))
+		ok = ps_fail(err, SC_BAD_REQUEST, PSE_ITEM_FORBIDDEN, "this calendar takes %s, not %s", cfg->calendar_components,
 		             cp->decoded.kind);
 	if (ok && pr->item_id && strcmp(pr->item_id, cp->decoded.uid) != 0)
 		ok = ps_fail(err, SC_BAD_REQUEST, PSE_INVALID_PAYLOAD,
@@ -104,8 +81,6 @@ bool calendar_prepare_publish(struct service *svc, struct publish_request *pr, c
 		pr->range_start = cp->decoded.range_start;
 		pr->range_end = cp->decoded.range_end;
 	}
-out:
-	node_config_free(&cfg);
 	return ok;
 }
 

@@ -16,16 +16,18 @@
 /* What a publish to a calendar node carries once decoded; it owns the texts the
  * publish_request points at until calendar_publish_free(). */
 struct calendar_publish {
+	const struct xml_node *tree; /* the published payload element, or NULL */
 	struct cal_payload decoded;
 	struct buf payload;
 	struct buf body;
 };
 
-/* For a publish to a calendar node (or one that publish-options will create as a
- * calendar): decodes xCal or jCal, checks component type and UID, and points pr at the
- * canonical object. Does nothing for other nodes. False with err on a bad payload. */
-bool calendar_prepare_publish(struct service *svc, struct publish_request *pr, const struct xml_node *payload,
-                              struct calendar_publish *cp, struct ps_error *err);
+/* The publish_request's prepare hook (arg: a struct calendar_publish with its tree set),
+ * called with the configuration of the node published to (or the one publish-options
+ * create): for a calendar, decodes xCal or jCal, checks component type and UID, and points
+ * pr at the canonical object. Does nothing for other nodes. False with err on a bad payload. */
+bool calendar_prepare_publish(struct publish_request *pr, const struct node_config *cfg, void *arg,
+                              struct ps_error *err);
 void calendar_publish_free(struct calendar_publish *cp);
 
 /* Answers an items request carrying a CalDAV calendar-query or free-busy-query; false

@@ -396,9 +396,10 @@ static void do_publish(struct iq *iq, struct action *a, const struct requester *
 		}
 	}
 	char *id = NULL;
-	struct calendar_publish cal;
-	bool ok = calendar_prepare_publish(the_wire.svc, &pr, tree, &cal, &err) &&
-	          service_publish(the_wire.svc, rq, &pr, &id, &err);
+	struct calendar_publish cal = {.tree = tree};
+	pr.prepare = calendar_prepare_publish;
+	pr.prepare_arg = &cal;
+	bool ok = service_publish(the_wire.svc, rq, &pr, &id, &err);
 	calendar_publish_free(&cal);
 	xml_free(tree);
 	free(payload);

@@ -796,7 +796,8 @@ static bool batch_joins(xmpp_stanza_t *stanza, void *arg)
 		return false;
 	const char *ns = xmpp_stanza_get_ns(ps);
 	xmpp_stanza_t *action = stanza_first_element(ps);
-	return ns && strcmp(ns, NS_PUBSUB) == 0 && (is(action, "subscribe") || is(action, "unsubscribe"));
+	return ns && strcmp(ns, NS_PUBSUB) == 0 &&
+	       (is(action, "subscribe") || is(action, "unsubscribe") || is(action, "publish") || is(action, "retract"));
 }
 
 static void batch_start(void *arg)

@@ -4,6 +4,7 @@ transient and notification-only nodes, publish-options preconditions and auto-cr
 pubsub#max_items with every publish_node_full behaviour, item expiry done by calpubsub
 itself, payload size limits, and the node options that shape notifications."""
 
+import asyncio
 import os
 import re
 import sys
@@ -412,6 +413,40 @@ async def notification_options(env):
     e = await subscribe(s.carol, closed)
     err(e, "feature-not-implemented", "cancel", "unsupported")
     assert app_feature(e) == "subscribe"
+
+
+@tap.test
+async def publishes_arriving_together(env):
+    """a burst of publishes shares commits; a refused one and a forbidden one fail alone, every other is stored and notified once"""
+    s = await clients(env)
+    d = env.calpubsub
+    node = await node_with(s)
+    await s.barrier.join(s.carol)
+    env.postgres.psql(
+        "CREATE FUNCTION test_refuse_item() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.item_id = 'refused' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$; "
+        "CREATE TRIGGER test_refuse_item BEFORE INSERT OR UPDATE ON calpubsub_item FOR EACH ROW "
+        "EXECUTE FUNCTION test_refuse_item()", dbname=d.dbname)
+    try:
+        ids = ["p%02d" % i for i in range(40)]
+        m, since = mark(s.carol), d.log_mark()
+        tasks = [publish(s.bob, node, i) for i in ids[:20]] + [publish(s.bob, node, "refused")] + \
+                [publish(s.dave, node, "intruder")] + [publish(s.bob, node, i) for i in ids[20:]]
+        replies = await asyncio.gather(*tasks)
+    finally:
+        env.postgres.psql("DROP TRIGGER test_refuse_item ON calpubsub_item; DROP FUNCTION test_refuse_item()",
+                          dbname=d.dbname)
+    for i, r in zip(ids, replies[:20] + replies[22:]):
+        assert published_id(ok(r, "publish " + i)) == i
+    err(replies[20], "internal-server-error", "cancel", what="the item the database refused")
+    err(replies[21], "forbidden", "auth", what="a publish by someone who may not")
+    assert sorted(item_ids(ok(await get_items(s.alice, node)))) == ids
+    await s.barrier.wait(s.carol)
+    got = [i for x in messages(s.carol, lambda x: notified_items(x, node), m) for i in notified_items(x, node)]
+    assert sorted(got) == ids, "notifications: %s" % got
+    batches = [int(n) for n in re.findall(r"group commit: (\d+) requests? in one transaction", d.log_text()[since:])]
+    assert max(batches, default=0) > 1, "42 publishes sent at once were committed one by one: %s" % batches
+    assert re.search(r"group commit of \d+ requests? failed; running each on its own", d.log_text()[since:])
 
 
 def main():

@@ -30,8 +30,8 @@
 #define SYNC_EVERY_MESSAGES 2000
 #define SYNC_EVERY_MS 200
 /* While output flows the cursor is saved at most this often: each save is a durable
- * commit, and a checkpoint comes every SYNC_EVERY_BYTES. After a crash at most this much
- * is sent again, with the same ids. */
+ * commit, and a checkpoint comes every SYNC_EVERY_BYTES. After a crash or a lost link at
+ * most this much more is sent again (with the same ids) than with a save per checkpoint. */
 #define SAVE_EVERY_MS 100
 #define PRUNE_EVERY_MS 60000
 #define KEEP_DELIVERED_SECONDS 3600

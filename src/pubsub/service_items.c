@@ -84,15 +84,11 @@ static bool store_item(struct service *svc, const struct node_row *node, const c
 	return ok;
 }
 
-/* Publish to a node that does not exist: XEP-0060 7.1.4 auto-create, with the
- * publish-options as its configuration (7.1.5 rule 3). */
+/* Publish to a node that does not exist, by someone who may create nodes: XEP-0060
+ * 7.1.4 auto-create, with the publish-options as its configuration (7.1.5 rule 3). */
 static bool auto_create(struct service *svc, const struct requester *rq, const struct publish_request *pr,
                         struct node_ctx *ctx, struct ps_error *err)
 {
-	if (!may_create(svc, rq, err)) {
-		ps_fail(err, SC_ITEM_NOT_FOUND, PSE_NONE, "no such node");
-		return false;
-	}
 	if (!check_node_name(pr->node, err))
 		return false;
 	memset(ctx, 0, sizeof(*ctx));
@@ -145,11 +141,18 @@ bool service_publish(struct service *svc, const struct requester *rq, struct pub
 			return ps_fail(err, SC_BAD_REQUEST, PSE_NONE, "publish-options is a submit form of type %s",
 			               FORM_PUBLISH_OPTIONS);
 	}
-	if (!tx_begin(svc, err))
-		return false;
+	/* Refusals are decided before the transaction begins: inside a group commit a
+	 * failure after tx_begin rolls back every request that shares it. Only a node this
+	 * publish creates is written before the checks. */
 	bool created = false;
 	if (!load_node(svc, rq, rq->bare, pr->node, &ctx, err)) {
-		if (err->cond != SC_ITEM_NOT_FOUND || !auto_create(svc, rq, pr, &ctx, err))
+		if (err->cond != SC_ITEM_NOT_FOUND)
+			return false;
+		if (!may_create(svc, rq, err))
+			return ps_fail(err, SC_ITEM_NOT_FOUND, PSE_NONE, "no such node");
+		if (!tx_begin(svc, err))
+			return false;
+		if (!auto_create(svc, rq, pr, &ctx, err))
 			return tx_abort(svc);
 		created = true;
 	}
@@ -165,6 +168,14 @@ bool service_publish(struct service *svc, const struct requester *rq, struct pub
 	}
 	if (ok && c->calendar && !pr->calendar_ics)
 		ok = ps_fail(err, SC_BAD_REQUEST, PSE_INVALID_PAYLOAD, "a calendar node takes one calendar object per item");
+	if (!created && !ok) {
+		node_ctx_free(&ctx);
+		return false;
+	}
+	if (!created && !tx_begin(svc, err)) {
+		node_ctx_free(&ctx);
+		return false;
+	}
 	if (ok && c->persist_items)
 		ok = store_item(svc, &ctx.node, id, pr, rq->bare, err);
 	if (ok && c->calendar) {

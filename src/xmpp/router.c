@@ -313,6 +313,16 @@ void iq_error_typed(struct iq *iq, enum stanza_error_type type, enum stanza_cond
 	          text ? ": " : "", text ? text : "");
 }
 
+void iq_reply_raw(struct iq *iq, const struct buf *reply)
+{
+	if (iq->answered) {
+		log_error("bug: IQ %s answered twice", iq->id ? iq->id : "(no id)");
+		return;
+	}
+	iq->answered = true;
+	send_reply(iq, reply);
+}
+
 void iq_error(struct iq *iq, enum stanza_cond cond, const char *app_condition, const char *text)
 {
 	iq_error_typed(iq, stanza_cond_default_type(cond), cond, app_condition, text);

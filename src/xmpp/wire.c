@@ -178,7 +178,6 @@ void wire_iq_ps_error(struct iq *iq, const struct ps_error *err, const char *ext
 		iq_error_typed(iq, err->type, err->cond, app.len ? app.data : NULL, err->text[0] ? err->text : NULL);
 	} else {
 		/* the error carries the failed entries, before <error/> */
-		iq->answered = true;
 		struct buf b = BUF_INIT;
 		buf_puts(&b, "<iq type='error'");
 		xml_attr(&b, "id", iq->id);
@@ -188,7 +187,7 @@ void wire_iq_ps_error(struct iq *iq, const struct ps_error *err, const char *ext
 		buf_puts(&b, extra_payload);
 		xml_error_element(&b, err->type, err->cond, app.len ? app.data : NULL, err->text[0] ? err->text : NULL);
 		buf_puts(&b, "</iq>");
-		link_send(router_link(iq->router), b.data, b.len);
+		iq_reply_raw(iq, &b);
 		buf_free(&b);
 	}
 	buf_free(&app);

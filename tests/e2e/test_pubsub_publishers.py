@@ -447,6 +447,14 @@ async def publishes_arriving_together(env):
     batches = [int(n) for n in re.findall(r"group commit: (\d+) requests? in one transaction", d.log_text()[since:])]
     assert max(batches, default=0) > 1, "42 publishes sent at once were committed one by one: %s" % batches
     assert re.search(r"group commit of \d+ requests? failed; running each on its own", d.log_text()[since:])
+    # a refusal is decided before anything is written: it does not roll back the others
+    since = d.log_mark()
+    replies = await asyncio.gather(*([publish(s.bob, node, "q%02d" % i) for i in range(10)] +
+                                     [publish(s.dave, node, "intruder"), publish(s.bob, node, "q10")]))
+    err(replies[10], "forbidden", "auth", what="a publish by someone who may not")
+    assert all(r.get("type") == "result" for r in replies[:10] + replies[11:])
+    assert not re.search(r"group commit of \d+ requests? failed", d.log_text()[since:]), \
+        "a forbidden publish rolled back the requests that shared its transaction"
 
 
 def main():

@@ -43,7 +43,6 @@ struct object {
 	char *ics;
 	int64_t range_start;
 	int64_t range_end;
-	unsigned line;
 };
 
 struct import_state {
@@ -96,7 +95,6 @@ static int collect(const struct cal_object *obj, void *arg)
 	o->ics = xstrndup(obj->ics, obj->ics_len);
 	o->range_start = obj->range_start;
 	o->range_end = obj->range_end;
-	o->line = obj->line;
 	return 0;
 }
 

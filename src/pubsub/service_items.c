@@ -168,11 +168,7 @@ bool service_publish(struct service *svc, const struct requester *rq, struct pub
 	}
 	if (ok && c->calendar && !pr->calendar_ics)
 		ok = ps_fail(err, SC_BAD_REQUEST, PSE_INVALID_PAYLOAD, "a calendar node takes one calendar object per item");
-	if (!created && !ok) {
-		node_ctx_free(&ctx);
-		return false;
-	}
-	if (!created && !tx_begin(svc, err)) {
+	if (!created && (!ok || !tx_begin(svc, err))) {
 		node_ctx_free(&ctx);
 		return false;
 	}

@@ -255,13 +255,7 @@ static bool exec_params(PGconn *conn, const char *sql, int nparams, const char *
 {
 	/* typed, so that a statement may leave a parameter unused */
 	static const Oid types[] = {25 /* text */, 20 /* bigint */, 1009 /* text[] */};
-	PGresult *res = PQexecParams(conn, sql, nparams, types, params, NULL, NULL, 0);
-	ExecStatusType s = PQresultStatus(res);
-	bool ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
-	if (!ok)
-		store_error_line(conn, res, err, errlen);
-	PQclear(res);
-	return ok;
+	return store_result_done(conn, PQexecParams(conn, sql, nparams, types, params, NULL, NULL, 0), err, errlen);
 }
 
 struct apply_rows {

@@ -408,15 +408,19 @@ void store_error_line(PGconn *conn, const PGresult *res, char *err, size_t errle
 	err[strcspn(err, "\n")] = '\0';
 }
 
-bool store_exec_text(PGconn *conn, const char *sql, char *err, size_t errlen)
+bool store_result_done(PGconn *conn, PGresult *res, char *err, size_t errlen)
 {
-	PGresult *res = PQexec(conn, sql);
 	ExecStatusType s = PQresultStatus(res);
 	bool ok = s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 	if (!ok)
 		store_error_line(conn, res, err, errlen);
 	PQclear(res);
 	return ok;
+}
+
+bool store_exec_text(PGconn *conn, const char *sql, char *err, size_t errlen)
+{
+	return store_result_done(conn, PQexec(conn, sql), err, errlen);
 }
 
 char *store_text_array(const char *const *v, size_t n)

@@ -35,6 +35,9 @@ enum store_result store_command(struct store *st, const char *label, const char 
 /* Runs SQL text without parameters (several statements, a migration script) on a
  * connection used directly; on failure copies the first line of the error to err. */
 bool store_exec_text(PGconn *conn, const char *sql, char *err, size_t errlen);
+/* Whether a statement run on a connection used directly succeeded; on failure copies the
+ * first line of its error to err. Clears res either way. */
+bool store_result_done(PGconn *conn, PGresult *res, char *err, size_t errlen);
 /* The first line of res's error (of the connection's when res is NULL) into err. */
 void store_error_line(PGconn *conn, const PGresult *res, char *err, size_t errlen);
 /* Row helpers: a copy of the value (NULL for SQL NULL), and typed readers. */

@@ -286,7 +286,8 @@ struct encoder {
 	size_t n;
 	bool jcal;
 	int64_t max_payload;
-	struct buf *payloads, *bodies;
+	struct buf payload; /* one at a time: written into the COPY stream at once */
+	struct buf *bodies;
 };
 
 static bool encode_object(size_t i, void *arg, const char **payload, const char **body, char *err, size_t errlen)
@@ -294,18 +295,19 @@ static bool encode_object(size_t i, void *arg, const char **payload, const char 
 	struct encoder *e = arg;
 	const struct import_object *o = &e->objs[i];
 	struct buf why = BUF_INIT;
-	bool ok = cal_to_item(o->ics, e->jcal, &e->payloads[i], &e->bodies[i], &why);
+	buf_reset(&e->payload);
+	bool ok = cal_to_item(o->ics, e->jcal, &e->payload, &e->bodies[i], &why);
 	if (!ok)
 		snprintf(err, errlen, "cannot encode %s: %s", o->uid, buf_cstr(&why));
 	buf_free(&why);
-	if (ok && (int64_t)e->payloads[i].len > e->max_payload) {
+	if (ok && (int64_t)e->payload.len > e->max_payload) {
 		snprintf(err, errlen, "%s: its payload of %zu bytes exceeds the node's pubsub#max_payload_size of %" PRId64
-		         " bytes", o->uid, e->payloads[i].len, e->max_payload);
+		         " bytes", o->uid, e->payload.len, e->max_payload);
 		ok = false;
 	}
 	if (!ok)
 		return false;
-	*payload = e->payloads[i].data;
+	*payload = buf_cstr(&e->payload);
 	*body = buf_cstr(&e->bodies[i]);
 	show_progress(e->s, "publishing", (long long)i + 1, (long long)e->n);
 	return true;
@@ -320,15 +322,13 @@ static int apply(struct store *st, struct import_state *s, const struct node_row
 		if (status[i] != IMPORT_UNCHANGED)
 			publish[k++] = objs[i];
 	struct encoder e = {s, publish, n, node->cfg.calendar_format == CF_JCAL, node->cfg.max_payload_size,
-	                    xcalloc(n + 1, sizeof(struct buf)), xcalloc(n + 1, sizeof(struct buf))};
+	                    BUF_INIT, xcalloc(n + 1, sizeof(struct buf))};
 	enum store_result r = store_import_apply(st, node->id, node->name, node->cfg.calendar ? "calpubsubctl" : NULL,
 	                                         publish, n, encode_object, &e, d->changed, d->n_changed, d->removed,
 	                                         d->n_removed, node->cfg.notify_retract, err, errlen);
-	for (size_t i = 0; i < n; i++) {
-		buf_free(&e.payloads[i]);
+	for (size_t i = 0; i < n; i++)
 		buf_free(&e.bodies[i]);
-	}
-	free(e.payloads);
+	buf_free(&e.payload);
 	free(e.bodies);
 	free(publish);
 	return r == STORE_OK ? 0 : r == STORE_UNAVAILABLE ? EXIT_UNAVAILABLE : EXIT_FAILED;

@@ -263,7 +263,7 @@ struct apply_rows {
 	const char *node, *node_id, *publisher;
 	import_encode_fn encode;
 	void *encode_arg;
-	const char **payloads, **bodies;
+	const char **bodies;
 	int64_t first_change;
 };
 
@@ -292,18 +292,21 @@ static bool object_row(struct buf *b, size_t i, void *arg, char *err, size_t err
 static bool item_row(struct buf *b, size_t i, void *arg, char *err, size_t errlen)
 {
 	struct apply_rows *a = arg;
-	if (!a->encode(i, a->encode_arg, &a->payloads[i], &a->bodies[i], err, errlen))
+	const char *payload;
+	if (!a->encode(i, a->encode_arg, &payload, &a->bodies[i], err, errlen))
 		return false;
 	buf_puts(b, a->node_id);
 	buf_putc(b, '\t');
 	copy_field(b, a->objs[i].uid);
 	buf_putc(b, '\t');
-	copy_field(b, a->payloads[i]);
+	copy_field(b, payload);
 	buf_putc(b, '\t');
 	copy_field(b, a->publisher);
-	buf_putc(b, '\n');
+	buf_printf(b, "\t%" PRId64 "\n", a->first_change + (int64_t)i);
 	return true;
 }
+
+/* The change refers to its item for the payload (006_import_payload_by_reference.sql). */
 
 static bool change_row(struct buf *b, size_t i, void *arg, char *err, size_t errlen)
 {
@@ -314,8 +317,6 @@ static bool change_row(struct buf *b, size_t i, void *arg, char *err, size_t err
 	copy_field(b, a->node);
 	buf_puts(b, "\tpublish\t");
 	copy_field(b, a->objs[i].uid);
-	buf_putc(b, '\t');
-	copy_field(b, a->payloads[i]);
 	buf_putc(b, '\t');
 	copy_field(b, a->publisher);
 	buf_putc(b, '\t');
@@ -353,8 +354,7 @@ enum store_result store_import_apply(struct store *st, int64_t node_id, const ch
 	PGconn *conn = store_conn(st);
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRId64, node_id);
-	struct apply_rows a = {objs, node, id, publisher, encode, encode_arg, xcalloc(n + 1, sizeof(char *)),
-	                       xcalloc(n + 1, sizeof(char *)), 0};
+	struct apply_rows a = {objs, node, id, publisher, encode, encode_arg, xcalloc(n + 1, sizeof(char *)), 0};
 	bool ok = true;
 	if (n_replaced) {
 		/* a changed object is published again as a new item; its old rows go first (the
@@ -372,13 +372,12 @@ enum store_result store_import_apply(struct store *st, int64_t node_id, const ch
 	               "COPY calpubsub_calendar_object (node_name, uid, ics, component, range_start, range_end, state) "
 	               "FROM STDIN",
 	               n, object_row, &a, err, errlen) &&
-	     copy_rows(conn, "COPY calpubsub_item (node_id, item_id, payload, publisher) FROM STDIN", n, item_row, &a,
-	               err, errlen) &&
-	     (n == 0 || (reserve_change_ids(conn, n, &a.first_change, err, errlen) &&
-	                 copy_rows(conn,
-	                           "COPY calpubsub_change (id, node_id, node_name, kind, item_id, payload, publisher, body) "
-	                           "FROM STDIN",
-	                           n, change_row, &a, err, errlen)));
+	     (n == 0 ||
+	      (reserve_change_ids(conn, n, &a.first_change, err, errlen) &&
+	       copy_rows(conn, "COPY calpubsub_item (node_id, item_id, payload, publisher, change_id) FROM STDIN", n,
+	                 item_row, &a, err, errlen) &&
+	       copy_rows(conn, "COPY calpubsub_change (id, node_id, node_name, kind, item_id, publisher, body) FROM STDIN",
+	                 n, change_row, &a, err, errlen)));
 	if (ok && n_removed) {
 		char *uids = store_text_array((const char *const *)removed, n_removed);
 		const char *p[] = {node, id, uids};
@@ -396,7 +395,6 @@ enum store_result store_import_apply(struct store *st, int64_t node_id, const ch
 		                 err, errlen);
 		free(uids);
 	}
-	free(a.payloads);
 	free(a.bodies);
 	ok = ok && store_exec_text(conn, "SELECT pg_notify('" STORE_NOTIFY_CHANNEL "', 'import')", err, errlen) &&
 	     store_exec_text(conn, "COMMIT", err, errlen);

@@ -70,8 +70,9 @@ enum store_result store_import_existing(struct store *st, int64_t node_id, const
                                        struct import_existing **out, size_t *n);
 void import_existing_free(struct import_existing *e, size_t n);
 
-/* Gives the payload and body of objs[i] while its item row is written; they must stay
- * valid until store_import_apply() returns. False (with err) aborts the import. */
+/* Gives the payload and body of objs[i] while its item row is written: the payload must
+ * stay valid until the next call, the body until store_import_apply() returns. False
+ * (with err) aborts the import. */
 typedef bool (*import_encode_fn)(size_t i, void *arg, const char **payload, const char **body, char *err,
                                  size_t errlen);
 /* Applies the difference in the caller's transaction, then commits: the old rows of the

@@ -75,10 +75,13 @@ enum store_result store_changes_after(struct store *st, int64_t after, int limit
 	*out = NULL;
 	*n = 0;
 	PGresult *res = store_query(st, "changes_after",
-	                            "SELECT c.id, c.node_id, c.node_name, c.kind, c.item_id, c.payload, c.publisher, "
+	                            "SELECT c.id, c.node_id, c.node_name, c.kind, c.item_id, coalesce(c.payload, i.payload), c.publisher, "
 	                            "c.target_jid, c.subject, c.subid, c.state, c.uri, c.stamp, c.body, "
 	                            "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
 	                            NODE_COLUMNS " FROM calpubsub_change c LEFT JOIN calpubsub_node n ON n.id = c.node_id "
+	                            /* an import's change refers to its item (006_import_payload_by_reference.sql) */
+	                            "LEFT JOIN calpubsub_item i ON c.payload IS NULL AND i.node_id = c.node_id "
+	                            "AND i.item_id = c.item_id AND i.change_id = c.id "
 	                            "WHERE c.id > $1 ORDER BY c.id LIMIT $2",
 	                            2, p, &r);
 	if (!res)

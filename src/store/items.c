@@ -213,7 +213,7 @@ enum store_result store_item_put(struct store *st, int64_t node_id, const char *
 	                     "VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::integer)) "
 	                     "ON CONFLICT (node_id, item_id) DO UPDATE SET payload = EXCLUDED.payload, "
 	                     "publisher = EXCLUDED.publisher, expires_at = EXCLUDED.expires_at, "
-	                     "published_at = now(), seq = nextval('calpubsub_item_seq')",
+	                     "published_at = now(), seq = nextval('calpubsub_item_seq'), change_id = NULL",
 	                     5, p);
 }
 

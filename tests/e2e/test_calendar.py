@@ -274,6 +274,53 @@ async def sql_rows_written_while_stopped(env):
                        5, "the three rows")
 
 
+def summaries_of(client, node, since=0):
+    """(item id, SUMMARY) of each xCal item notification of node after index since."""
+    out = []
+    for s in client.received[since:]:
+        items = s.xml.find("{%s}event/{%s}items" % (NS_EVENT, NS_EVENT)) if s.name == "message" else None
+        if items is None or items.get("node") != node:
+            continue
+        for item in items.findall("{%s}item" % NS_EVENT):
+            summary = item.find(".//{%s}summary/{%s}text" % (NS_XCAL, NS_XCAL))
+            out.append((item.get("id"), summary.text if summary is not None else None))
+    return out
+
+
+@tap.test
+async def imports_while_stopped_deliver_every_version(env):
+    """imports made while calpubsub is stopped notify every version of an item as it was imported"""
+    d = env.calpubsub
+    bob = await env.client("bob", resource="versions")
+    d.ctl("import", write(env, "ver0.ics", ics(vevent("keep@x", "20240401T100000Z", "Kept"))), "--node", "versions",
+          "--owner", "alice@localhost")
+    await subscribe(bob, "versions")
+    mark = len(bob.received)
+    assert d.stop() == 0
+    # The import's change rows refer to the items for their payloads; the second import
+    # replaces one item and removes another before any of them is delivered.
+    d.ctl("import", write(env, "ver1.ics", ics(vevent("keep@x", "20240401T100000Z", "Kept"),
+                                               vevent("edit@x", "20240402T100000Z", "First version"),
+                                               vevent("gone@x", "20240403T100000Z", "Soon removed"))), "--node", "versions")
+    d.ctl("import", write(env, "ver2.ics", ics(vevent("keep@x", "20240401T100000Z", "Kept"),
+                                               vevent("edit@x", "20240402T100000Z", "Second version"))), "--node", "versions")
+    kept = env.postgres.psql("SELECT count(*) FROM calpubsub_change WHERE item_id IN ('edit@x', 'gone@x') "
+                             "AND kind = 'publish' AND payload IS NOT NULL")
+    assert kept == "2", kept  # the two superseded versions were copied into their changes
+    d.start()
+    await bob.wait_for(lambda s: ("retract", "gone@x") in events_of(bob, "versions", mark), 10, "the retraction")
+    await quiet_period(bob)
+    assert summaries_of(bob, "versions", mark) == [("edit@x", "First version"), ("gone@x", "Soon removed"),
+                                                   ("edit@x", "Second version")], summaries_of(bob, "versions", mark)
+    assert events_of(bob, "versions", mark)[-1] == ("retract", "gone@x"), events_of(bob, "versions", mark)
+    # delivered and replaced again: nothing more is copied into the change log
+    d.ctl("import", write(env, "ver3.ics", ics(vevent("edit@x", "20240402T100000Z", "Third version"))),
+          "--node", "versions")
+    await bob.wait_for(lambda s: ("edit@x", "Third version") in summaries_of(bob, "versions", mark), 10, "the third")
+    assert env.postgres.psql("SELECT count(*) FROM calpubsub_change WHERE item_id = 'edit@x' AND kind = 'publish' "
+                             "AND payload IS NOT NULL") == "1"
+
+
 async def publish(client, node, payload, item_id=None):
     attr = " id='%s'" % item_id if item_id else ""
     return await client.raw_iq("set", "<pubsub xmlns='%s'><publish node='%s'><item%s>%s</item></publish></pubsub>"

@@ -67,6 +67,10 @@ enum cal_read_policy {
 
 struct cal_read_opts {
 	enum cal_read_policy policy;
+	/* With CAL_READ_ALL_OR_NOTHING: each valid object is delivered as soon as it is
+	 * read, and the caller undoes what it did with them when cal_read() returns errors
+	 * (an importer writes them in a transaction while the rest is read). */
+	bool early;
 };
 
 /* Reads an iCalendar stream in one pass: VCALENDARs (one or more), their components

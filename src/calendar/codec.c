@@ -23,6 +23,13 @@ void codec_lower(struct buf *out, const char *s)
 	buf_append(out, "", 0); /* NUL-terminated even when empty */
 }
 
+/* Appends the n bytes at v, then the separator `sep`. */
+static void part(struct buf *out, const char *v, size_t n, char sep)
+{
+	buf_append(out, v, n);
+	buf_putc(out, sep);
+}
+
 void codec_ext_value(struct buf *out, enum vtype t, const char *v)
 {
 	size_t n = strlen(v);
@@ -31,21 +38,32 @@ void codec_ext_value(struct buf *out, enum vtype t, const char *v)
 	case VT_DATE_TIME:
 		if (n < 8)
 			break;
-		buf_printf(out, "%.4s-%.2s-%.2s", v, v + 4, v + 6);
-		if (n >= 15)
-			buf_printf(out, "T%.2s:%.2s:%s", v + 9, v + 11, v + 13);
+		part(out, v, 4, '-');
+		part(out, v + 4, 2, '-');
+		buf_append(out, v + 6, 2);
+		if (n >= 15) {
+			buf_putc(out, 'T');
+			part(out, v + 9, 2, ':');
+			part(out, v + 11, 2, ':');
+			buf_puts(out, v + 13);
+		}
 		return;
 	case VT_TIME:
 		if (n < 6)
 			break;
-		buf_printf(out, "%.2s:%.2s:%s", v, v + 2, v + 4);
+		part(out, v, 2, ':');
+		part(out, v + 2, 2, ':');
+		buf_puts(out, v + 4);
 		return;
 	case VT_UTC_OFFSET:
 		if (n < 5)
 			break;
-		buf_printf(out, "%.3s:%.2s", v, v + 3);
-		if (n >= 7)
-			buf_printf(out, ":%s", v + 5);
+		part(out, v, 3, ':');
+		buf_append(out, v + 3, 2);
+		if (n >= 7) {
+			buf_putc(out, ':');
+			buf_puts(out, v + 5);
+		}
 		return;
 	default:
 		break;
@@ -147,7 +165,7 @@ bool codec_finish(const struct cal_comp *vcal, const char *format, struct cal_pa
 	struct buf text = BUF_INIT;
 	cal_write_comp(&text, vcal);
 	struct payload_run run = {out, errors, 0};
-	struct cal_read_opts opts = {CAL_READ_ALL_OR_NOTHING};
+	struct cal_read_opts opts = {.policy = CAL_READ_ALL_OR_NOTHING};
 	memset(out, 0, sizeof(*out));
 	int rc = cal_read_string(text.data, text.len, format, &opts, take_object, collect_error, &run);
 	buf_free(&text);

@@ -684,20 +684,21 @@ static int keyed_cmp(const void *a, const void *b)
 static void store_object(struct reader *rd, const struct group *g, const char *kind, struct buf *ics, int64_t start,
                          int64_t end, bool valid)
 {
-	struct done_object d = {g->uid ? xstrdup(g->uid) : NULL, xstrdup(kind), NULL, ics->len, g->line, start, end, valid};
-	d.ics = buf_steal(ics);
-	if (rd->opts->policy == CAL_READ_ALL_OR_NOTHING) {
+	bool all_or_nothing = rd->opts->policy == CAL_READ_ALL_OR_NOTHING;
+	if (all_or_nothing && !rd->opts->early) {
+		struct done_object d = {g->uid ? xstrdup(g->uid) : NULL, xstrdup(kind), NULL, ics->len, g->line, start, end,
+		                        valid};
+		d.ics = buf_steal(ics);
 		rd->done = xrealloc(rd->done, (rd->n_done + 1) * sizeof(*rd->done));
 		rd->done[rd->n_done++] = d;
 		return;
 	}
+	if (all_or_nothing && !valid) /* early delivery: the read will fail anyway */
+		return;
 	if (!rd->stopped && rd->on_object) {
-		struct cal_object o = {d.uid, d.kind, d.ics, d.ics_len, d.line, d.start, d.end, d.valid};
+		struct cal_object o = {g->uid, kind, buf_cstr(ics), ics->len, g->line, start, end, valid};
 		rd->stopped = rd->on_object(&o, rd->arg) != 0;
 	}
-	free(d.uid);
-	free(d.kind);
-	free(d.ics);
 }
 
 static void process_group(struct reader *rd, struct group *g)
@@ -823,7 +824,7 @@ static void group_free(struct group *g)
 static int read_all(struct line_reader *lr, const char *name, const struct cal_read_opts *opts,
                     cal_object_fn on_object, cal_diag_fn on_diag, void *arg)
 {
-	static const struct cal_read_opts defaults = {CAL_READ_ALL_OR_NOTHING};
+	static const struct cal_read_opts defaults = {.policy = CAL_READ_ALL_OR_NOTHING};
 	struct reader rd = {.name = name ? name : "(input)", .opts = opts ? opts : &defaults,
 	                    .on_object = on_object, .on_diag = on_diag, .arg = arg};
 	struct scan sc;

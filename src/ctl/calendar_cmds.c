@@ -43,12 +43,17 @@ struct object {
 	char *ics;
 	int64_t range_start;
 	int64_t range_end;
+	bool stored; /* its calendar object row was written while reading */
 };
 
 struct import_state {
 	const struct import_opts *o;
 	struct object *objs;
 	size_t n, cap;
+	/* while reading, objects new to the calendar are written at once (not on a dry run) */
+	struct import_stream *stream;
+	const struct import_existing *existing; /* by UID in byte order */
+	size_t n_existing;
 	unsigned errors, warnings;
 	json_t *diags; /* with --json */
 	/* progress on a terminal */
@@ -80,6 +85,11 @@ static void report(const struct cal_diag *d, void *arg)
 	        d->uid ? d->uid : "", d->uid ? ")" : "");
 }
 
+static int existing_by_uid(const void *uid, const void *e)
+{
+	return strcmp(uid, ((const struct import_existing *)e)->uid);
+}
+
 static int collect(const struct cal_object *obj, void *arg)
 {
 	struct import_state *s = arg;
@@ -90,11 +100,13 @@ static int collect(const struct cal_object *obj, void *arg)
 		s->objs = xrealloc(s->objs, s->cap * sizeof(*s->objs));
 	}
 	struct object *o = &s->objs[s->n++];
-	o->uid = xstrdup(obj->uid);
-	o->component = xstrdup(obj->kind);
-	o->ics = xstrndup(obj->ics, obj->ics_len);
-	o->range_start = obj->range_start;
-	o->range_end = obj->range_end;
+	*o = (struct object){xstrdup(obj->uid), xstrdup(obj->kind), xstrndup(obj->ics, obj->ics_len), obj->range_start,
+	                     obj->range_end, false};
+	if (s->stream && !bsearch(o->uid, s->existing, s->n_existing, sizeof(*s->existing), existing_by_uid)) {
+		struct import_object row = {o->uid, o->component, o->ics, o->range_start, o->range_end};
+		/* a failure shows when the stream is closed */
+		o->stored = store_import_stream_put(s->stream, &row);
+	}
 	return 0;
 }
 
@@ -188,16 +200,19 @@ static int parse_import_args(int argc, char **argv, struct import_opts *o)
 	return 0;
 }
 
-/* Reads the file; returns 0 or an exit status. */
-static int read_file(struct import_state *s)
+static FILE *open_input(const struct import_opts *o)
+{
+	FILE *raw = strcmp(o->file, "-") == 0 ? stdin : fopen(o->file, "r");
+	if (!raw)
+		fprintf(stderr, "calpubsubctl import: cannot read %s: %s\n", o->file, strerror(errno));
+	return raw;
+}
+
+/* Reads the file opened by open_input() and closes it; returns 0 or an exit status. */
+static int read_file(struct import_state *s, FILE *raw)
 {
 	const struct import_opts *o = s->o;
-	bool from_stdin = strcmp(o->file, "-") == 0;
-	FILE *raw = from_stdin ? stdin : fopen(o->file, "r");
-	if (!raw) {
-		fprintf(stderr, "calpubsubctl import: cannot read %s: %s\n", o->file, strerror(errno));
-		return EXIT_NOINPUT;
-	}
+	bool from_stdin = raw == stdin;
 	struct stat st;
 	s->progress = !o->json && isatty(STDERR_FILENO) && fstat(fileno(raw), &st) == 0 && S_ISREG(st.st_mode) &&
 	              st.st_size > (1 << 20);
@@ -205,7 +220,8 @@ static int read_file(struct import_state *s)
 	struct counted_file cf = {raw, s};
 	cookie_io_functions_t io = {.read = counted_read};
 	FILE *in = s->progress ? fopencookie(&cf, "r", io) : raw;
-	struct cal_read_opts ro = {.policy = o->skip_invalid ? CAL_READ_SKIP_INVALID : CAL_READ_ALL_OR_NOTHING};
+	struct cal_read_opts ro = {.policy = o->skip_invalid ? CAL_READ_SKIP_INVALID : CAL_READ_ALL_OR_NOTHING,
+	                           .early = s->stream != NULL};
 	int rc = cal_read(in, from_stdin ? "<stdin>" : o->file, &ro, collect, report, s);
 	if (in != raw)
 		fclose(in);
@@ -318,19 +334,24 @@ static int apply(struct store *st, struct import_state *s, const struct node_row
 {
 	size_t n = d->n_added + d->n_changed, k = 0;
 	struct import_object *publish = xcalloc(n + 1, sizeof(*publish));
-	for (size_t i = 0; i < s->n; i++)
-		if (status[i] != IMPORT_UNCHANGED)
-			publish[k++] = objs[i];
+	bool *stored = xcalloc(n + 1, sizeof(*stored));
+	for (size_t i = 0; i < s->n; i++) {
+		if (status[i] == IMPORT_UNCHANGED)
+			continue;
+		stored[k] = s->objs[i].stored;
+		publish[k++] = objs[i];
+	}
 	struct encoder e = {s, publish, n, node->cfg.calendar_format == CF_JCAL, node->cfg.max_payload_size,
 	                    BUF_INIT, xcalloc(n + 1, sizeof(struct buf))};
 	enum store_result r = store_import_apply(st, node->id, node->name, node->cfg.calendar ? "calpubsubctl" : NULL,
-	                                         publish, n, encode_object, &e, d->changed, d->n_changed, d->removed,
+	                                         publish, stored, n, encode_object, &e, d->changed, d->n_changed, d->removed,
 	                                         d->n_removed, node->cfg.notify_retract, err, errlen);
 	for (size_t i = 0; i < n; i++)
 		buf_free(&e.bodies[i]);
 	buf_free(&e.payload);
 	free(e.bodies);
 	free(publish);
+	free(stored);
 	return r == STORE_OK ? 0 : r == STORE_UNAVAILABLE ? EXIT_UNAVAILABLE : EXIT_FAILED;
 }
 
@@ -343,35 +364,51 @@ int cmd_import(struct ctl *c, int argc, char **argv)
 	if ((rc = ctl_load_config(c, false)) != 0)
 		return rc;
 	struct import_state s = {.o = &o, .diags = json_array()};
-	rc = read_file(&s);
 	struct store *st = NULL;
 	struct node_row node = {0};
 	struct import_diff d = {0};
+	struct import_existing *existing = NULL;
+	size_t n_existing = 0;
 	bool created = false, diff_done = false;
 	char err[1024] = "";
+	FILE *input = open_input(&o);
+	if (!input)
+		rc = EXIT_NOINPUT;
+	/* The calendar first: its objects tell which of the file's are new, and those are
+	 * written while the rest of the file is read, so that PostgreSQL works meanwhile. */
 	if (!rc && !(st = ctl_connect(c)))
 		rc = EXIT_UNAVAILABLE;
 	if (!rc && store_begin(st) != STORE_OK)
 		rc = EXIT_UNAVAILABLE;
 	if (!rc)
 		rc = ensure_node(c, st, &o, &node, &created);
+	if (!rc) {
+		enum store_result r = store_import_existing(st, node.id, o.node, &existing, &n_existing);
+		if (r != STORE_OK)
+			rc = r == STORE_UNAVAILABLE ? EXIT_UNAVAILABLE : EXIT_FAILED;
+	}
+	if (!rc && !o.dry_run) {
+		s.existing = existing;
+		s.n_existing = n_existing;
+		if (!(s.stream = store_import_stream_open(st, o.node, err, sizeof(err))))
+			rc = EXIT_FAILED;
+	}
+	if (!rc)
+		rc = read_file(&s, input);
+	else if (input && input != stdin)
+		fclose(input);
+	if (s.stream && !store_import_stream_close(s.stream, rc == 0, err, sizeof(err)) && !rc)
+		rc = EXIT_FAILED;
 	struct import_object *objs = xcalloc(s.n + 1, sizeof(*objs));
 	enum import_status *status = xcalloc(s.n + 1, sizeof(*status));
 	for (size_t i = 0; i < s.n; i++)
 		objs[i] = (struct import_object){s.objs[i].uid, s.objs[i].component, s.objs[i].ics, s.objs[i].range_start,
 		                                 s.objs[i].range_end};
 	if (!rc) {
-		struct import_existing *existing;
-		size_t n_existing;
-		enum store_result r = store_import_existing(st, node.id, o.node, &existing, &n_existing);
-		if (r == STORE_OK) {
-			import_plan(objs, s.n, existing, n_existing, o.keep_missing, status, &d);
-			import_existing_free(existing, n_existing);
-			diff_done = true;
-		} else {
-			rc = r == STORE_UNAVAILABLE ? EXIT_UNAVAILABLE : EXIT_FAILED;
-		}
+		import_plan(objs, s.n, existing, n_existing, o.keep_missing, status, &d);
+		diff_done = true;
 	}
+	import_existing_free(existing, n_existing);
 	bool applied = false;
 	if (!rc && o.dry_run) {
 		store_rollback(st);

@@ -201,53 +201,100 @@ static void copy_field(struct buf *b, const char *s)
 	}
 }
 
-/* A timestamptz in COPY text format, from seconds since the epoch (years 1-9999). */
+static char *two_digits(char *p, int v)
+{
+	*p++ = (char)('0' + v / 10);
+	*p++ = (char)('0' + v % 10);
+	return p;
+}
+
+/* A timestamptz in COPY text format, from seconds since the epoch (years 1-9999). Two per
+ * object of an import: written by hand, printf took a tenth of the encoding. */
 static void copy_timestamp(struct buf *b, int64_t t)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
-	if (!gmtime_r(&tt, &tm)) {
+	int year = gmtime_r(&tt, &tm) ? tm.tm_year + 1900 : -1;
+	if (year < 0 || year > 9999) {
 		buf_puts(b, "\\N");
 		return;
 	}
-	buf_printf(b, "%04d-%02d-%02d %02d:%02d:%02d+00", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	           tm.tm_min, tm.tm_sec);
+	char text[sizeof("YYYY-MM-DD HH:MM:SS+00")], *p = text;
+	p = two_digits(two_digits(p, year / 100), year % 100);
+	*p++ = '-';
+	p = two_digits(p, tm.tm_mon + 1);
+	*p++ = '-';
+	p = two_digits(p, tm.tm_mday);
+	*p++ = ' ';
+	p = two_digits(p, tm.tm_hour);
+	*p++ = ':';
+	p = two_digits(p, tm.tm_min);
+	*p++ = ':';
+	p = two_digits(p, tm.tm_sec);
+	memcpy(p, "+00", 3);
+	buf_append(b, text, (size_t)(p + 3 - text));
 }
 
-/* Streams rows into COPY ... FROM STDIN, one megabyte at a time, so that PostgreSQL
- * stores a chunk while the next is built. `row` returns false to abort (err set). */
-static bool copy_rows(PGconn *conn, const char *copy_sql, size_t n,
-                      bool (*row)(struct buf *, size_t, void *, char *, size_t), void *arg, char *err, size_t errlen)
+/* A COPY ... FROM STDIN in progress: rows are gathered and sent a megabyte at a time, so
+ * that PostgreSQL stores a chunk while the next is built. */
+struct copy_in {
+	PGconn *conn;
+	struct buf rows;
+	bool sent; /* false once sending failed */
+};
+
+static bool copy_open(struct copy_in *c, PGconn *conn, const char *copy_sql, char *err, size_t errlen)
 {
+	*c = (struct copy_in){conn, BUF_INIT, true};
 	PGresult *res = PQexec(conn, copy_sql);
-	if (PQresultStatus(res) != PGRES_COPY_IN) {
+	bool ok = PQresultStatus(res) == PGRES_COPY_IN;
+	if (!ok)
 		store_error_line(conn, res, err, errlen);
-		PQclear(res);
-		return false;
-	}
 	PQclear(res);
-	struct buf b = BUF_INIT;
-	bool ok = true, sent = true;
-	for (size_t i = 0; ok && i < n; i++) {
-		ok = row(&b, i, arg, err, errlen);
-		if (ok && (b.len >= (1u << 20) || i + 1 == n)) {
-			ok = sent = PQputCopyData(conn, b.data, (int)b.len) == 1;
-			buf_reset(&b);
-		}
-	}
-	buf_free(&b);
-	if (!sent)
-		store_error_line(conn, NULL, err, errlen);
-	if (PQputCopyEnd(conn, ok ? NULL : "import aborted") != 1)
+	return ok;
+}
+
+/* Sends what was gathered once it is a megabyte (or always, with `all`). */
+static bool copy_flush(struct copy_in *c, bool all)
+{
+	if (c->sent && c->rows.len && (all || c->rows.len >= (1u << 20)))
+		c->sent = PQputCopyData(c->conn, c->rows.data, (int)c->rows.len) == 1;
+	if (all || c->rows.len >= (1u << 20))
+		buf_reset(&c->rows);
+	return c->sent;
+}
+
+/* Ends the COPY; `keep` false cancels it. True when every row was stored. */
+static bool copy_close(struct copy_in *c, bool keep, char *err, size_t errlen)
+{
+	bool ok = keep && copy_flush(c, true);
+	buf_free(&c->rows);
+	if (!c->sent)
+		store_error_line(c->conn, NULL, err, errlen);
+	if (PQputCopyEnd(c->conn, ok ? NULL : "import aborted") != 1)
 		ok = false;
-	while ((res = PQgetResult(conn)) != NULL) {
+	PGresult *res;
+	while ((res = PQgetResult(c->conn)) != NULL) {
 		if (PQresultStatus(res) != PGRES_COMMAND_OK && ok) {
-			store_error_line(conn, res, err, errlen);
+			store_error_line(c->conn, res, err, errlen);
 			ok = false;
 		}
 		PQclear(res);
 	}
 	return ok;
+}
+
+/* Streams n rows built by `row`, which returns false to abort (err set). */
+static bool copy_rows(PGconn *conn, const char *copy_sql, size_t n,
+                      bool (*row)(struct buf *, size_t, void *, char *, size_t), void *arg, char *err, size_t errlen)
+{
+	struct copy_in c;
+	if (!copy_open(&c, conn, copy_sql, err, errlen))
+		return false;
+	bool ok = true;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = row(&c.rows, i, arg, err, errlen) && copy_flush(&c, false);
+	return copy_close(&c, ok, err, errlen) && ok;
 }
 
 static bool exec_params(PGconn *conn, const char *sql, int nparams, const char *const *params, char *err,
@@ -263,17 +310,17 @@ struct apply_rows {
 	const char *node, *node_id, *publisher;
 	import_encode_fn encode;
 	void *encode_arg;
+	const bool *stored; /* objects whose row an import_stream wrote */
 	const char **bodies;
 	int64_t first_change;
 };
 
-static bool object_row(struct buf *b, size_t i, void *arg, char *err, size_t errlen)
+#define OBJECT_COPY \
+	"COPY calpubsub_calendar_object (node_name, uid, ics, component, range_start, range_end, state) FROM STDIN"
+
+static void object_fields(struct buf *b, const char *node, const struct import_object *o)
 {
-	(void)err;
-	(void)errlen;
-	const struct apply_rows *a = arg;
-	const struct import_object *o = &a->objs[i];
-	copy_field(b, a->node);
+	copy_field(b, node);
 	buf_putc(b, '\t');
 	copy_field(b, o->uid);
 	buf_putc(b, '\t');
@@ -285,7 +332,51 @@ static bool object_row(struct buf *b, size_t i, void *arg, char *err, size_t err
 	buf_putc(b, '\t');
 	copy_timestamp(b, o->range_end);
 	buf_puts(b, "\tpublished\n");
+}
+
+static bool object_row(struct buf *b, size_t i, void *arg, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	const struct apply_rows *a = arg;
+	if (!a->stored || !a->stored[i])
+		object_fields(b, a->node, &a->objs[i]);
 	return true;
+}
+
+struct import_stream {
+	struct copy_in copy;
+	char *node;
+	bool ok;
+	char err[512];
+};
+
+struct import_stream *store_import_stream_open(struct store *st, const char *node, char *err, size_t errlen)
+{
+	struct import_stream *s = xcalloc(1, sizeof(*s));
+	if (!copy_open(&s->copy, store_conn(st), OBJECT_COPY, err, errlen)) {
+		free(s);
+		return NULL;
+	}
+	s->node = xstrdup(node);
+	s->ok = true;
+	return s;
+}
+
+bool store_import_stream_put(struct import_stream *s, const struct import_object *o)
+{
+	if (!s->ok)
+		return false;
+	object_fields(&s->copy.rows, s->node, o);
+	return s->ok = copy_flush(&s->copy, false);
+}
+
+bool store_import_stream_close(struct import_stream *s, bool keep, char *err, size_t errlen)
+{
+	bool ok = copy_close(&s->copy, keep && s->ok, err, errlen);
+	free(s->node);
+	free(s);
+	return ok;
 }
 
 /* Encodes each payload as its row is written, so that encoding overlaps PostgreSQL's work. */
@@ -347,14 +438,19 @@ static bool reserve_change_ids(PGconn *conn, size_t n, int64_t *first, char *err
 }
 
 enum store_result store_import_apply(struct store *st, int64_t node_id, const char *node, const char *publisher,
-                                     const struct import_object *objs, size_t n, import_encode_fn encode,
-                                     void *encode_arg, char *const *replaced, size_t n_replaced, char *const *removed,
-                                     size_t n_removed, bool notify_retract, char *err, size_t errlen)
+                                     const struct import_object *objs, const bool *stored, size_t n,
+                                     import_encode_fn encode, void *encode_arg, char *const *replaced,
+                                     size_t n_replaced, char *const *removed, size_t n_removed, bool notify_retract,
+                                     char *err, size_t errlen)
 {
 	PGconn *conn = store_conn(st);
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRId64, node_id);
-	struct apply_rows a = {objs, node, id, publisher, encode, encode_arg, xcalloc(n + 1, sizeof(char *)), 0};
+	struct apply_rows a = {objs,   node, id, publisher, encode, encode_arg,
+	                       stored, xcalloc(n + 1, sizeof(char *)), 0};
+	size_t to_store = n;
+	for (size_t i = 0; stored && i < n; i++)
+		to_store -= stored[i];
 	bool ok = true;
 	if (n_replaced) {
 		/* a changed object is published again as a new item; its old rows go first (the
@@ -367,11 +463,7 @@ enum store_result store_import_apply(struct store *st, int64_t node_id, const ch
 		                 err, errlen);
 		free(uids);
 	}
-	ok = ok &&
-	     copy_rows(conn,
-	               "COPY calpubsub_calendar_object (node_name, uid, ics, component, range_start, range_end, state) "
-	               "FROM STDIN",
-	               n, object_row, &a, err, errlen) &&
+	ok = ok && (to_store == 0 || copy_rows(conn, OBJECT_COPY, n, object_row, &a, err, errlen)) &&
 	     (n == 0 ||
 	      (reserve_change_ids(conn, n, &a.first_change, err, errlen) &&
 	       copy_rows(conn, "COPY calpubsub_item (node_id, item_id, payload, publisher, change_id) FROM STDIN", n,

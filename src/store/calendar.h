@@ -75,13 +75,25 @@ void import_existing_free(struct import_existing *e, size_t n);
  * (with err) aborts the import. */
 typedef bool (*import_encode_fn)(size_t i, void *arg, const char **payload, const char **body, char *err,
                                  size_t errlen);
+/* Calendar objects written while the file is still being read, into the caller's
+ * transaction, so that PostgreSQL stores them meanwhile: for objects whose UID the
+ * calendar does not have. open returns NULL (err set) when it failed; put returns false
+ * once anything failed; close ends the stream (cancels it unless `keep`) and says whether
+ * every row was stored. */
+struct import_stream;
+struct import_stream *store_import_stream_open(struct store *st, const char *node, char *err, size_t errlen);
+bool store_import_stream_put(struct import_stream *s, const struct import_object *o);
+bool store_import_stream_close(struct import_stream *s, bool keep, char *err, size_t errlen);
+
 /* Applies the difference in the caller's transaction, then commits: the old rows of the
  * `replaced` UIDs go, `objs` (added and changed, in the order their notifications go out)
- * become calendar objects, items and one change-log row each, and the `removed` UIDs are
+ * become calendar objects (but those with stored[i], already written by an import_stream;
+ * `stored` may be NULL), items and one change-log row each, and the `removed` UIDs are
  * retracted (with notifications when notify_retract). Rolls back on any failure. */
 enum store_result store_import_apply(struct store *st, int64_t node_id, const char *node, const char *publisher,
-                                     const struct import_object *objs, size_t n, import_encode_fn encode,
-                                     void *encode_arg, char *const *replaced, size_t n_replaced, char *const *removed,
-                                     size_t n_removed, bool notify_retract, char *err, size_t errlen);
+                                     const struct import_object *objs, const bool *stored, size_t n,
+                                     import_encode_fn encode, void *encode_arg, char *const *replaced,
+                                     size_t n_replaced, char *const *removed, size_t n_removed, bool notify_retract,
+                                     char *err, size_t errlen);
 
 #endif

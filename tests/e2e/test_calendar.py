@@ -155,6 +155,15 @@ async def broken_files_are_refused_whole(env):
         assert out.returncode == 65, (broken, out.returncode)
         errors = [x for x in summary["diagnostics"] if x["severity"] == "error"]
         assert errors and all(x["line"] > 0 and x["file"] == path for x in errors), (broken, summary)
+    # objects new to the calendar are written while the file is read: one the database
+    # refuses (a UID over 1023 bytes) fails the import, and what was written goes with it
+    long_uid = write(env, "long-uid.ics", ics(vevent("before@x", "20240401T100000Z", "Before"),
+                                              vevent("u" * 1100, "20240402T100000Z", "Long"),
+                                              vevent("after@x", "20240403T100000Z", "After")))
+    out = d.ctl("import", long_uid, "--node", "long-uid", "--owner", "alice@localhost", check=False)
+    assert out.returncode == 1 and "calpubsub_calendar_object_uid_check" in out.stderr, (out.returncode, out.stderr)
+    assert env.postgres.psql("SELECT count(*) FROM calpubsub_calendar_object WHERE uid IN ('before@x', 'after@x')") == "0"
+    assert env.postgres.psql("SELECT count(*) FROM calpubsub_node WHERE name = 'long-uid'") == "0"
     out = d.ctl("import", "/nonexistent.ics", "--node", "x", check=False)
     assert out.returncode == 66
     out = d.ctl("import", bad, check=False)

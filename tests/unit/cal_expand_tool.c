@@ -91,7 +91,7 @@ int main(int argc, char **argv)
 		perror(argv[2]);
 		return 2;
 	}
-	struct cal_read_opts opts = {!strcmp(run.mode, "check") ? CAL_READ_REPORT_ALL : CAL_READ_SKIP_INVALID};
+	struct cal_read_opts opts = {.policy = !strcmp(run.mode, "check") ? CAL_READ_REPORT_ALL : CAL_READ_SKIP_INVALID};
 	int errors = cal_read(f, argv[2], &opts, !strcmp(run.mode, "check") ? NULL : on_object,
 	                      !strcmp(run.mode, "check") ? on_diag : NULL, &run);
 	fclose(f);

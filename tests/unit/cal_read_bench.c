@@ -72,7 +72,7 @@ static int run_reader(const char *path, enum cal_read_policy policy)
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return -1;
-	struct cal_read_opts opts = {policy};
+	struct cal_read_opts opts = {.policy = policy};
 	int rc = cal_read(f, path, &opts, count_object, NULL, NULL);
 	fclose(f);
 	cal_library_cleanup();

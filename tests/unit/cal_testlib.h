@@ -81,7 +81,7 @@ __attribute__((unused)) static void collect_diag(const struct cal_diag *d, void 
 __attribute__((unused)) static int read_text(const char *text, size_t len, enum cal_read_policy policy,
                                              struct collected *c)
 {
-	struct cal_read_opts opts = {policy};
+	struct cal_read_opts opts = {.policy = policy};
 	memset(c, 0, sizeof(*c));
 	return cal_read_string(text, len, "test", &opts, collect_object, collect_diag, c);
 }

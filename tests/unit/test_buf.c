@@ -3,6 +3,7 @@
 #include "tap.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static char *escaped(const char *s, size_t n)
 {
@@ -24,6 +25,20 @@ int main(void)
 	is_int(b.len, 10007, "grows past many reallocations");
 	buf_reset(&b);
 	is_str(b.data, "", "reset empties");
+	buf_free(&b);
+
+	/* printf formats into the room left, and again when that is too small */
+	char long_text[3001];
+	memset(long_text, 'q', 3000);
+	long_text[3000] = '\0';
+	for (int i = 0; i < 3; i++) {
+		buf_printf(&b, "<%s>", long_text + 1000 * i);
+		buf_printf(&b, "%03d", i);
+	}
+	is_int(b.len, 3000 + 2000 + 1000 + 6 + 9, "printf longer than the room left grows the buffer");
+	ok(b.data[0] == '<' && b.data[3001] == '>' && memcmp(b.data + 3002, "000<", 4) == 0 &&
+	       memcmp(b.data + b.len - 4, ">002", 4) == 0 && b.data[b.len] == '\0',
+	   "and writes the whole text, terminated");
 	buf_free(&b);
 
 	char *e = escaped("<a href=\"x\">&'</a>", 18);

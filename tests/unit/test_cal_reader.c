@@ -23,6 +23,14 @@ static void test_idempotence(const char *name)
 	int rc = read_text(text, len, CAL_READ_ALL_OR_NOTHING, &first);
 	is_int(rc, 0, "%s: no errors", name);
 	ok(first.n > 0, "%s: objects delivered (%zu)", name, first.n);
+	const struct cal_read_opts early = {.policy = CAL_READ_ALL_OR_NOTHING, .early = true};
+	struct collected streamed = {0};
+	cal_read_string(text, len, "test", &early, collect_object, collect_diag, &streamed);
+	bool same_stream = streamed.n == first.n;
+	for (size_t i = 0; same_stream && i < first.n; i++)
+		same_stream = !strcmp(streamed.objs[i].uid, first.objs[i].uid) && !strcmp(streamed.objs[i].ics, first.objs[i].ics);
+	ok(same_stream, "%s: early delivery gives the same objects in the same order", name);
+	collected_free(&streamed);
 	size_t same = 0;
 	const char **texts = xcalloc(first.n + 1, sizeof(char *));
 	for (size_t i = 0; i < first.n; i++) {
@@ -187,6 +195,12 @@ static void test_broken(void)
 		collected_free(&c);
 		read_text(text, len, CAL_READ_SKIP_INVALID, &c);
 		is_int(c.n, bc->valid_objects, "%s: skip mode delivers the %zu valid objects", bc->file, bc->valid_objects);
+		collected_free(&c);
+		const struct cal_read_opts early = {.policy = CAL_READ_ALL_OR_NOTHING, .early = true};
+		memset(&c, 0, sizeof(c));
+		rc = cal_read_string(text, len, "test", &early, collect_object, collect_diag, &c);
+		ok(rc > 0 && c.n == bc->valid_objects, "%s: early delivery gives the %zu valid objects, the file still refused",
+		   bc->file, bc->valid_objects);
 		collected_free(&c);
 		read_text(text, len, CAL_READ_REPORT_ALL, &c);
 		size_t invalid = 0;

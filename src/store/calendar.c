@@ -348,7 +348,6 @@ struct import_stream {
 	struct copy_in copy;
 	char *node;
 	bool ok;
-	char err[512];
 };
 
 struct import_stream *store_import_stream_open(struct store *st, const char *node, char *err, size_t errlen)

@@ -264,16 +264,24 @@ async def readme_sql_example(env):
     assert ("item", "lunch@example.org") in events_of(bob, "team", mark)
 
 
+async def subscribed_then_stopped(env, node, seed_uid, seed_summary):
+    """bob subscribed to a new calendar of one event, then calpubsub stopped: (bob, how many
+    stanzas bob had received by then)."""
+    d = env.calpubsub
+    bob = await env.client("bob", resource=node)
+    d.ctl("import", write(env, node + "-seed.ics", ics(vevent(seed_uid, "20240401T100000Z", seed_summary))), "--node",
+          node, "--owner", "alice@localhost")
+    await subscribe(bob, node)
+    mark = len(bob.received)
+    assert d.stop() == 0
+    return bob, mark
+
+
 @tap.test
 async def sql_rows_written_while_stopped(env):
     """rows written while calpubsub was stopped are published when it starts"""
     d = env.calpubsub
-    bob = await env.client("bob", resource="stopped")
-    d.ctl("import", write(env, "w.ics", ics(vevent("w0@x", "20240401T100000Z", "Seed"))), "--node", "offline-cal",
-          "--owner", "alice@localhost")
-    await subscribe(bob, "offline-cal")
-    mark = len(bob.received)
-    assert d.stop() == 0
+    bob, mark = await subscribed_then_stopped(env, "offline-cal", "w0@x", "Seed")
     for i in range(3):
         text = ics(vevent("w%d@x" % (i + 1), "2024041%dT100000Z" % i, "Written while down %d" % i)).replace("'", "''")
         env.postgres.psql("INSERT INTO calpubsub_calendar_object (node_name, uid, ics) VALUES ('offline-cal', "
@@ -300,12 +308,7 @@ def summaries_of(client, node, since=0):
 async def imports_while_stopped_deliver_every_version(env):
     """imports made while calpubsub is stopped notify every version of an item as it was imported"""
     d = env.calpubsub
-    bob = await env.client("bob", resource="versions")
-    d.ctl("import", write(env, "ver0.ics", ics(vevent("keep@x", "20240401T100000Z", "Kept"))), "--node", "versions",
-          "--owner", "alice@localhost")
-    await subscribe(bob, "versions")
-    mark = len(bob.received)
-    assert d.stop() == 0
+    bob, mark = await subscribed_then_stopped(env, "versions", "keep@x", "Kept")
     # The import's change rows refer to the items for their payloads; the second import
     # replaces one item and removes another before any of them is delivered.
     d.ctl("import", write(env, "ver1.ics", ics(vevent("keep@x", "20240401T100000Z", "Kept"),

@@ -91,17 +91,6 @@ void buf_puts(struct buf *b, const char *s)
 	buf_append(b, s, strlen(s));
 }
 
-void buf_putc(struct buf *b, char c)
-{
-	/* the common case without a call: escaping and encoding write byte by byte */
-	if (b->len + 2 <= b->cap) {
-		b->data[b->len++] = c;
-		b->data[b->len] = '\0';
-		return;
-	}
-	buf_append(b, &c, 1);
-}
-
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	/* formatted once when it fits in what is left, which is nearly always */
@@ -200,9 +189,15 @@ void buf_xml_escape_n(struct buf *b, const char *s, size_t n)
 	size_t i = 0;
 	buf_reserve(b, n);
 	while (i < n) {
+		unsigned char c = p[i];
+		/* most text is printable ASCII without markup: it stays in the run as it is */
+		if (c >= 0x20 && c < 0x80 && c != '&' && c != '<' && c != '>' && c != '"' && c != '\'') {
+			i++;
+			continue;
+		}
 		const char *rep = NULL;
 		size_t l = 1;
-		switch (p[i]) {
+		switch (c) {
 		case '&': rep = "&amp;"; break;
 		case '<': rep = "&lt;"; break;
 		case '>': rep = "&gt;"; break;

@@ -294,8 +294,8 @@ void xml_error_element(struct buf *b, enum stanza_error_type type, enum stanza_c
 	buf_puts(b, "</error>");
 }
 
-void iq_error_typed(struct iq *iq, enum stanza_error_type type, enum stanza_cond cond, const char *app_condition,
-                    const char *text)
+void iq_error_with_payload(struct iq *iq, enum stanza_error_type type, enum stanza_cond cond,
+                           const char *app_condition, const char *text, const char *payload)
 {
 	if (iq->answered) {
 		log_error("bug: IQ %s answered twice", iq->id ? iq->id : "(no id)");
@@ -305,6 +305,8 @@ void iq_error_typed(struct iq *iq, enum stanza_error_type type, enum stanza_cond
 	struct buf b = BUF_INIT;
 	open_reply(&b, iq, "error");
 	buf_putc(&b, '>');
+	if (payload)
+		buf_puts(&b, payload);
 	xml_error_element(&b, type, cond, app_condition, text);
 	buf_puts(&b, "</iq>");
 	send_reply(iq, &b);
@@ -313,14 +315,10 @@ void iq_error_typed(struct iq *iq, enum stanza_error_type type, enum stanza_cond
 	          text ? ": " : "", text ? text : "");
 }
 
-void iq_reply_raw(struct iq *iq, const struct buf *reply)
+void iq_error_typed(struct iq *iq, enum stanza_error_type type, enum stanza_cond cond, const char *app_condition,
+                    const char *text)
 {
-	if (iq->answered) {
-		log_error("bug: IQ %s answered twice", iq->id ? iq->id : "(no id)");
-		return;
-	}
-	iq->answered = true;
-	send_reply(iq, reply);
+	iq_error_with_payload(iq, type, cond, app_condition, text, NULL);
 }
 
 void iq_error(struct iq *iq, enum stanza_cond cond, const char *app_condition, const char *text)

@@ -82,9 +82,9 @@ void iq_result(struct iq *iq, const char *payload);
 void iq_error(struct iq *iq, enum stanza_cond cond, const char *app_condition, const char *text);
 void iq_error_typed(struct iq *iq, enum stanza_error_type type, enum stanza_cond cond, const char *app_condition,
                     const char *text);
-/* A whole reply serialised by the caller (<iq .../>), for shapes the helpers above do not
- * write; held like the others while the request is part of an open batch. */
-void iq_reply_raw(struct iq *iq, const struct buf *reply);
+/* An error that also carries payload (serialised XML) before its <error/> element. */
+void iq_error_with_payload(struct iq *iq, enum stanza_error_type type, enum stanza_cond cond,
+                           const char *app_condition, const char *text, const char *payload);
 
 /* Serialisation helpers shared by the xmpp/ files. */
 void xml_attr(struct buf *b, const char *name, const char *value);

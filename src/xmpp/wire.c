@@ -174,21 +174,8 @@ void wire_iq_ps_error(struct iq *iq, const struct ps_error *err, const char *ext
 			xml_attr(&app, "feature", err->feature);
 		buf_puts(&app, "/>");
 	}
-	if (!extra_payload) {
-		iq_error_typed(iq, err->type, err->cond, app.len ? app.data : NULL, err->text[0] ? err->text : NULL);
-	} else {
-		/* the error carries the failed entries, before <error/> */
-		struct buf b = BUF_INIT;
-		buf_puts(&b, "<iq type='error'");
-		xml_attr(&b, "id", iq->id);
-		xml_attr(&b, "from", iq->to);
-		xml_attr(&b, "to", iq->from);
-		buf_putc(&b, '>');
-		buf_puts(&b, extra_payload);
-		xml_error_element(&b, err->type, err->cond, app.len ? app.data : NULL, err->text[0] ? err->text : NULL);
-		buf_puts(&b, "</iq>");
-		iq_reply_raw(iq, &b);
-		buf_free(&b);
-	}
+	/* extra_payload: the failed entries, carried before <error/> */
+	iq_error_with_payload(iq, err->type, err->cond, app.len ? app.data : NULL, err->text[0] ? err->text : NULL,
+	                      extra_payload);
 	buf_free(&app);
 }

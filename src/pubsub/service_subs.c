@@ -183,74 +183,68 @@ bool service_subscribe(struct service *svc, const struct requester *rq, const ch
 	return ok;
 }
 
-/* Finds the one subscription of jid a request is about (XEP-0060 6.2.3, 6.3.4). */
-static bool pick_subscription(struct sub_row *mine, size_t n, const char *subid, enum stanza_error_type not_sub_type,
-                              struct sub_row **out, struct ps_error *err)
+/* Finds the one subscription of exactly `who` a request is about (XEP-0060 6.2.3, 6.3.4),
+ * among those load_node() read for who's bare JID. */
+static bool pick_subscription(const struct node_ctx *ctx, const char *who, const char *subid,
+                              enum stanza_error_type not_sub_type, const struct sub_row **out, struct ps_error *err)
 {
+	size_t n = 0;
+	const struct sub_row *named = NULL, *last = NULL;
+	for (size_t i = 0; i < ctx->n_subs; i++) {
+		if (strcmp(ctx->subs[i].jid, who) != 0)
+			continue;
+		n++;
+		last = &ctx->subs[i];
+		if (subid && !named && strcmp(last->subid, subid) == 0)
+			named = last;
+	}
 	if (n == 0)
 		return ps_fail_typed(err, SC_UNEXPECTED_REQUEST, not_sub_type, PSE_NOT_SUBSCRIBED, "not subscribed");
-	if (subid) {
-		for (size_t i = 0; i < n; i++) {
-			if (strcmp(mine[i].subid, subid) == 0) {
-				*out = &mine[i];
-				return true;
-			}
-		}
+	if (subid && !named)
 		return ps_fail(err, SC_NOT_ACCEPTABLE, PSE_INVALID_SUBID, "no subscription with this subid");
-	}
-	if (n > 1)
+	if (!subid && n > 1)
 		return ps_fail(err, SC_BAD_REQUEST, PSE_SUBID_REQUIRED, "you hold several subscriptions: name one by subid");
-	*out = &mine[0];
+	*out = subid ? named : last;
 	return true;
+}
+
+/* The node and the subscription of `jid` (the requester's own, or anyone's for an admin)
+ * that an unsubscribe or options request is about. Returns who, normalised, or NULL. */
+static char *load_target(struct service *svc, const struct requester *rq, const char *node, const char *jid,
+                         const char *subid, enum stanza_error_type not_sub_type, struct node_ctx *ctx,
+                         const struct sub_row **sub, struct ps_error *err)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	char *who = checked_jid(rq, jid, false, SC_FORBIDDEN, PSE_NONE, err);
+	if (!who)
+		return NULL;
+	char *who_bare = jid_normalize_bare(who);
+	bool ok = load_node(svc, rq, who_bare, node, ctx, err) && pick_subscription(ctx, who, subid, not_sub_type, sub, err);
+	free(who_bare);
+	if (!ok) {
+		free(who);
+		return NULL;
+	}
+	return who;
 }
 
 bool service_unsubscribe(struct service *svc, const struct requester *rq, const char *node, const char *jid,
                          const char *subid, struct sub_result *out, struct ps_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	char *who = checked_jid(rq, jid, false, SC_FORBIDDEN, PSE_NONE, err);
-	if (!who)
-		return false;
 	struct node_ctx ctx;
-	bool ok = load_node(svc, rq, rq->bare, node, &ctx, err);
-	struct sub_row *mine = NULL, *sub = NULL;
-	size_t n_mine = 0;
+	const struct sub_row *sub;
+	char *who = load_target(svc, rq, node, jid, subid, SET_CANCEL, &ctx, &sub, err);
+	bool ok = who && tx_begin(svc, err);
 	if (ok) {
-		enum store_result r = store_subs_on_node(svc->store, ctx.node.id, who, false, &mine, &n_mine);
-		ok = (r == STORE_OK || store_failed(r, err)) && pick_subscription(mine, n_mine, subid, SET_CANCEL, &sub, err);
-	}
-	if (ok && tx_begin(svc, err)) {
 		enum store_result r = store_sub_delete(svc->store, sub->id);
 		ok = (r == STORE_OK || store_failed(r, err)) &&
 		     announce_subscription(svc, &ctx.node, who, sub->subid, SUB_NONE, false, err);
 		ok = ok ? tx_commit(svc, err) : tx_abort(svc);
 		if (ok)
 			fill_result(out, ctx.node.name, who, sub->subid, SUB_NONE, false, false);
-	} else {
-		ok = false;
 	}
-	sub_rows_free(mine, n_mine);
 	node_ctx_free(&ctx);
-	free(who);
-	return ok;
-}
-
-/* The subscription an options request is about. */
-static bool load_options_target(struct service *svc, const struct requester *rq, const char *node, const char *jid,
-                                const char *subid, struct node_ctx *ctx, struct sub_row **mine, size_t *n_mine,
-                                struct sub_row **sub, struct ps_error *err)
-{
-	*mine = NULL;
-	*n_mine = 0;
-	memset(ctx, 0, sizeof(*ctx));
-	char *who = checked_jid(rq, jid, false, SC_FORBIDDEN, PSE_NONE, err);
-	if (!who)
-		return false;
-	bool ok = load_node(svc, rq, rq->bare, node, ctx, err);
-	if (ok) {
-		enum store_result r = store_subs_on_node(svc->store, ctx->node.id, who, false, mine, n_mine);
-		ok = (r == STORE_OK || store_failed(r, err)) && pick_subscription(*mine, *n_mine, subid, SET_MODIFY, sub, err);
-	}
 	free(who);
 	return ok;
 }
@@ -259,13 +253,13 @@ bool service_get_sub_options(struct service *svc, const struct requester *rq, co
                              const char *subid, struct form **out, struct ps_error *err)
 {
 	struct node_ctx ctx;
-	struct sub_row *mine, *sub;
-	size_t n;
-	bool ok = load_options_target(svc, rq, node, jid, subid, &ctx, &mine, &n, &sub, err);
-	if (ok)
+	const struct sub_row *sub;
+	char *who = load_target(svc, rq, node, jid, subid, SET_MODIFY, &ctx, &sub, err);
+	if (who)
 		*out = service_sub_options_form(sub, FORM_FORM);
-	sub_rows_free(mine, n);
 	node_ctx_free(&ctx);
+	bool ok = who != NULL;
+	free(who);
 	return ok;
 }
 
@@ -273,9 +267,9 @@ bool service_set_sub_options(struct service *svc, const struct requester *rq, co
                              const char *subid, const struct form *f, struct ps_error *err)
 {
 	struct node_ctx ctx;
-	struct sub_row *mine, *sub;
-	size_t n;
-	bool ok = load_options_target(svc, rq, node, jid, subid, &ctx, &mine, &n, &sub, err);
+	const struct sub_row *sub;
+	char *who = load_target(svc, rq, node, jid, subid, SET_MODIFY, &ctx, &sub, err);
+	bool ok = who != NULL;
 	if (ok) {
 		bool deliver = sub->deliver, include_body = sub->include_body;
 		ok = apply_sub_options(f, &deliver, &include_body, err);
@@ -284,8 +278,8 @@ bool service_set_sub_options(struct service *svc, const struct requester *rq, co
 			ok = r == STORE_OK || store_failed(r, err);
 		}
 	}
-	sub_rows_free(mine, n);
 	node_ctx_free(&ctx);
+	free(who);
 	return ok;
 }
 

@@ -313,6 +313,7 @@ int main(int argc, char **argv)
 	d.store = store_new(d.cfg.db_conninfo, d.cfg.reconnect_min_s, d.cfg.reconnect_max_s);
 	store_set_handlers(d.store, on_store_event, on_store_notify, &d);
 	d.svc = service_new(d.store, &d.cfg);
+	service_set_item_encoder(d.svc, cal_to_item);
 	d.link = link_new(&d.cfg);
 	d.router = router_new(d.link, &d.cfg);
 	d.fanout = fanout_new(d.store, d.link, d.svc, &d.cfg);

@@ -108,6 +108,11 @@ bool cal_to_item_payload(const char *ics, bool jcal, struct buf *out, struct buf
 /* The same, and the one-line summary of cal_summary(ics, 0, true) in `body`, with one
  * parse of the text. */
 bool cal_to_item(const char *ics, bool jcal, struct buf *payload, struct buf *body, struct buf *err);
+/* At least the size of the item payload, in either format, of a canonical object text of
+ * ics_len bytes: an importer checks the node's max payload size with it and encodes only
+ * when the bound is over. A one-digit value list grows the most, eightfold in xCal (",2"
+ * becomes "<byyearday>2</byyearday>"): the bound leaves twice that (test_cal_codec). */
+size_t cal_item_size_bound(size_t ics_len);
 
 /* Decoders of a published payload holding exactly one calendar object. On failure they
  * return false and append one message per line to errors (for a bad-request answer). */

@@ -295,24 +295,29 @@ static json_t *uid_array(char **uids, size_t n)
 	return a;
 }
 
-/* Encodes an object's payload when its item row is written (store_import_apply). */
-struct encoder {
+/* Checks each object's item payload against the node's max payload size as its item row
+ * is written (store_import_apply). The item is stored as the object's text and encoded
+ * when calpubsub sends it, so the payload is made here only for an object big enough to
+ * come near the limit. */
+struct size_check {
 	struct import_state *s;
 	const struct import_object *objs;
 	size_t n;
 	bool jcal;
 	int64_t max_payload;
-	struct buf payload; /* one at a time: written into the COPY stream at once */
-	struct buf *bodies;
+	struct buf payload;
 };
 
-static bool encode_object(size_t i, void *arg, const char **payload, const char **body, char *err, size_t errlen)
+static bool check_object(size_t i, void *arg, char *err, size_t errlen)
 {
-	struct encoder *e = arg;
+	struct size_check *e = arg;
 	const struct import_object *o = &e->objs[i];
+	show_progress(e->s, "publishing", (long long)i + 1, (long long)e->n);
+	if ((int64_t)cal_item_size_bound(strlen(o->ics)) <= e->max_payload)
+		return true;
 	struct buf why = BUF_INIT;
 	buf_reset(&e->payload);
-	bool ok = cal_to_item(o->ics, e->jcal, &e->payload, &e->bodies[i], &why);
+	bool ok = cal_to_item_payload(o->ics, e->jcal, &e->payload, &why);
 	if (!ok)
 		snprintf(err, errlen, "cannot encode %s: %s", o->uid, buf_cstr(&why));
 	buf_free(&why);
@@ -321,12 +326,7 @@ static bool encode_object(size_t i, void *arg, const char **payload, const char 
 		         " bytes", o->uid, e->payload.len, e->max_payload);
 		ok = false;
 	}
-	if (!ok)
-		return false;
-	*payload = buf_cstr(&e->payload);
-	*body = buf_cstr(&e->bodies[i]);
-	show_progress(e->s, "publishing", (long long)i + 1, (long long)e->n);
-	return true;
+	return ok;
 }
 
 static int apply(struct store *st, struct import_state *s, const struct node_row *node, const struct import_object *objs,
@@ -341,15 +341,11 @@ static int apply(struct store *st, struct import_state *s, const struct node_row
 		stored[k] = s->objs[i].stored;
 		publish[k++] = objs[i];
 	}
-	struct encoder e = {s, publish, n, node->cfg.calendar_format == CF_JCAL, node->cfg.max_payload_size,
-	                    BUF_INIT, xcalloc(n + 1, sizeof(struct buf))};
+	struct size_check e = {s, publish, n, node->cfg.calendar_format == CF_JCAL, node->cfg.max_payload_size, BUF_INIT};
 	enum store_result r = store_import_apply(st, node->id, node->name, node->cfg.calendar ? "calpubsubctl" : NULL,
-	                                         publish, stored, n, encode_object, &e, d->changed, d->n_changed, d->removed,
+	                                         publish, stored, n, check_object, &e, d->changed, d->n_changed, d->removed,
 	                                         d->n_removed, node->cfg.notify_retract, err, errlen);
-	for (size_t i = 0; i < n; i++)
-		buf_free(&e.bodies[i]);
 	buf_free(&e.payload);
-	free(e.bodies);
 	free(publish);
 	free(stored);
 	return r == STORE_OK ? 0 : r == STORE_UNAVAILABLE ? EXIT_UNAVAILABLE : EXIT_FAILED;

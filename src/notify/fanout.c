@@ -626,6 +626,9 @@ static bool next_change(struct fanout *f)
 		f->current->has_node = false;
 		memset(&f->current->node_row, 0, sizeof(f->current->node_row));
 	}
+	struct change_row *c = f->current;
+	if (f->node_loaded && (c->kind == CH_PUBLISH || c->kind == CH_LAST_ITEM) && !c->payload && c->ics)
+		service_encode_item(f->svc, &f->node, c->item_id, c->ics, &c->payload, &c->body); /* an imported item */
 	if (!f->node_loaded || !render(f))
 		f->current_done = true; /* node gone, or nothing to say */
 	return true;

@@ -29,6 +29,40 @@ void service_free(struct service *svc)
 	free(svc);
 }
 
+void service_set_item_encoder(struct service *svc, item_encoder_fn encode)
+{
+	svc->encode_item = encode;
+}
+
+void service_encode_item(const struct service *svc, const struct node_row *node, const char *item_id,
+                         const char *ics, char **payload, char **body)
+{
+	struct buf p = BUF_INIT, b = BUF_INIT, why = BUF_INIT;
+	bool ok = ics && svc->encode_item && svc->encode_item(ics, node->cfg.calendar_format == CF_JCAL, &p, &b, &why);
+	if (!ok) {
+		/* the database holds text that calpubsubctl validated: someone changed it since */
+		log_error("item '%s' of node '%s': cannot encode its calendar object: %s", item_id, node->name,
+		          !ics ? "the object is gone" : !svc->encode_item ? "no encoder" : buf_cstr(&why));
+		buf_reset(&p);
+		buf_reset(&b);
+	}
+	free(*payload);
+	*payload = xstrdup(buf_cstr(&p));
+	if (body && !*body)
+		*body = xstrdup(buf_cstr(&b));
+	buf_free(&p);
+	buf_free(&b);
+	buf_free(&why);
+}
+
+/* Items read with no payload of their own get their calendar object's, encoded. */
+void encode_imported_items(const struct service *svc, const struct node_row *node, struct item_row *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!items[i].payload)
+			service_encode_item(svc, node, items[i].id, items[i].ics, &items[i].payload, NULL);
+}
+
 const struct node_limits *service_limits(const struct service *svc)
 {
 	return &svc->limits;
@@ -223,6 +257,7 @@ bool send_last_item(struct service *svc, const struct node_row *node, const char
 	enum store_result r = store_items_window(svc->store, node->id, RSM_LAST, NULL, 0, 1, &items, &n, &preceding);
 	if (r != STORE_OK)
 		return store_failed(r, err);
+	encode_imported_items(svc, node, items, n);
 	bool ok = true;
 	if (n) {
 		struct change_input c = {.node_id = node->id, .node = node->name, .kind = CH_LAST_ITEM,

@@ -5,6 +5,7 @@
 #ifndef CALPUBSUB_PUBSUB_SERVICE_H
 #define CALPUBSUB_PUBSUB_SERVICE_H
 
+#include "../buf.h"
 #include "../config.h"
 #include "../form.h"
 #include "../store/calendar.h"
@@ -28,6 +29,17 @@ struct requester {
 struct service *service_new(struct store *st, const struct config *cfg);
 void service_free(struct service *svc);
 const struct node_limits *service_limits(const struct service *svc);
+
+/* Encodes a calendar object's text as an item payload (xCal, or jCal when jcal) and its
+ * one-line summary. main.c hands calendar/'s encoder in: an imported calendar item is
+ * stored as its text and encoded whenever it is sent or returned. */
+typedef bool (*item_encoder_fn)(const char *ics, bool jcal, struct buf *payload, struct buf *body, struct buf *err);
+void service_set_item_encoder(struct service *svc, item_encoder_fn encode);
+/* Sets *payload (and *body when body is not NULL and *body is NULL) from the text of an
+ * imported item of node. On failure, logs why and gives an empty payload: the item is
+ * still named, with nothing in it. */
+void service_encode_item(const struct service *svc, const struct node_row *node, const char *item_id,
+                         const char *ics, char **payload, char **body);
 
 /* Group commit. Between start and finish, the operations that write share one
  * transaction, so that requests arriving together cost one durable commit instead of

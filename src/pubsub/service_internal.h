@@ -15,6 +15,7 @@ struct service {
 	bool batch_open;    /* its BEGIN has been sent */
 	bool batch_spoiled; /* an operation failed after writing: the batch is rolled back */
 	size_t batch_writers;
+	item_encoder_fn encode_item;
 };
 
 /* A node with what the requester is to it. */
@@ -55,6 +56,9 @@ bool end_lost_subscriptions(struct service *svc, const struct node_row *node, co
                             struct ps_error *err);
 /* Queues the last published item for a new subscriber when the node sends it on
  * subscription (pubsub#send_last_published_item = on_sub). */
+/* Gives items read without a payload of their own (imported calendar items) their
+ * calendar object's text encoded in the node's format. */
+void encode_imported_items(const struct service *svc, const struct node_row *node, struct item_row *items, size_t n);
 bool send_last_item(struct service *svc, const struct node_row *node, const char *jid, struct ps_error *err);
 /* The default configuration of new nodes, within the service's limits. */
 void service_config_defaults(const struct service *svc, struct node_config *c);

@@ -276,6 +276,7 @@ bool service_get_items(struct service *svc, const struct requester *rq, const ch
 	if (ok && n_ids) {
 		/* named items: RSM does not apply */
 		r = store_items_by_id(svc->store, ctx.node.id, ids, n_ids, &out->items, &out->n);
+		encode_imported_items(svc, &ctx.node, out->items, out->n);
 	} else if (ok && rsm_plan_items(rsm, max_items, svc->cfg->max_reply_items, svc->cfg->max_reply_items, &plan, err)) {
 		int64_t preceding = 0;
 		r = store_item_count(svc->store, ctx.node.id, &out->count);
@@ -284,6 +285,7 @@ bool service_get_items(struct service *svc, const struct requester *rq, const ch
 			                       &out->items, &out->n, &preceding);
 		if (r == STORE_NOT_FOUND)
 			ok = ps_fail(err, SC_ITEM_NOT_FOUND, PSE_NONE, "the RSM anchor item does not exist");
+		encode_imported_items(svc, &ctx.node, out->items, out->n);
 		bool truncated = trim_to_reply_size(out);
 		out->first_index = rsm_first_index(&plan, preceding);
 		/* an answer that leaves items out says so (XEP-0060 6.5.4), unless the client

@@ -308,10 +308,9 @@ static bool exec_params(PGconn *conn, const char *sql, int nparams, const char *
 struct apply_rows {
 	const struct import_object *objs;
 	const char *node, *node_id, *publisher;
-	import_encode_fn encode;
-	void *encode_arg;
+	import_check_fn check;
+	void *check_arg;
 	const bool *stored; /* objects whose row an import_stream wrote */
-	const char **bodies;
 	int64_t first_change;
 };
 
@@ -378,26 +377,23 @@ bool store_import_stream_close(struct import_stream *s, bool keep, char *err, si
 	return ok;
 }
 
-/* Encodes each payload as its row is written, so that encoding overlaps PostgreSQL's work. */
+/* The item has no payload of its own: it is its calendar object's text (007). */
 static bool item_row(struct buf *b, size_t i, void *arg, char *err, size_t errlen)
 {
 	struct apply_rows *a = arg;
-	const char *payload;
-	if (!a->encode(i, a->encode_arg, &payload, &a->bodies[i], err, errlen))
+	if (!a->check(i, a->check_arg, err, errlen))
 		return false;
 	buf_puts(b, a->node_id);
 	buf_putc(b, '\t');
 	copy_field(b, a->objs[i].uid);
-	buf_putc(b, '\t');
-	copy_field(b, payload);
 	buf_putc(b, '\t');
 	copy_field(b, a->publisher);
 	buf_printf(b, "\t%" PRId64 "\n", a->first_change + (int64_t)i);
 	return true;
 }
 
-/* The change refers to its item for the payload (006_import_payload_by_reference.sql). */
-
+/* The change refers to its item for the payload (006_import_payload_by_reference.sql),
+ * and the summary is made with the payload when the change is sent. */
 static bool change_row(struct buf *b, size_t i, void *arg, char *err, size_t errlen)
 {
 	(void)err;
@@ -409,8 +405,6 @@ static bool change_row(struct buf *b, size_t i, void *arg, char *err, size_t err
 	copy_field(b, a->objs[i].uid);
 	buf_putc(b, '\t');
 	copy_field(b, a->publisher);
-	buf_putc(b, '\t');
-	copy_field(b, a->bodies[i]);
 	buf_putc(b, '\n');
 	return true;
 }
@@ -438,15 +432,14 @@ static bool reserve_change_ids(PGconn *conn, size_t n, int64_t *first, char *err
 
 enum store_result store_import_apply(struct store *st, int64_t node_id, const char *node, const char *publisher,
                                      const struct import_object *objs, const bool *stored, size_t n,
-                                     import_encode_fn encode, void *encode_arg, char *const *replaced,
+                                     import_check_fn check, void *check_arg, char *const *replaced,
                                      size_t n_replaced, char *const *removed, size_t n_removed, bool notify_retract,
                                      char *err, size_t errlen)
 {
 	PGconn *conn = store_conn(st);
 	char id[24];
 	snprintf(id, sizeof(id), "%" PRId64, node_id);
-	struct apply_rows a = {objs,   node, id, publisher, encode, encode_arg,
-	                       stored, xcalloc(n + 1, sizeof(char *)), 0};
+	struct apply_rows a = {objs, node, id, publisher, check, check_arg, stored, 0};
 	size_t to_store = n;
 	for (size_t i = 0; stored && i < n; i++)
 		to_store -= stored[i];
@@ -465,9 +458,9 @@ enum store_result store_import_apply(struct store *st, int64_t node_id, const ch
 	ok = ok && (to_store == 0 || copy_rows(conn, OBJECT_COPY, n, object_row, &a, err, errlen)) &&
 	     (n == 0 ||
 	      (reserve_change_ids(conn, n, &a.first_change, err, errlen) &&
-	       copy_rows(conn, "COPY calpubsub_item (node_id, item_id, payload, publisher, change_id) FROM STDIN", n,
+	       copy_rows(conn, "COPY calpubsub_item (node_id, item_id, publisher, change_id) FROM STDIN", n,
 	                 item_row, &a, err, errlen) &&
-	       copy_rows(conn, "COPY calpubsub_change (id, node_id, node_name, kind, item_id, publisher, body) FROM STDIN",
+	       copy_rows(conn, "COPY calpubsub_change (id, node_id, node_name, kind, item_id, publisher) FROM STDIN",
 	                 n, change_row, &a, err, errlen)));
 	if (ok && n_removed) {
 		char *uids = store_text_array((const char *const *)removed, n_removed);
@@ -486,7 +479,6 @@ enum store_result store_import_apply(struct store *st, int64_t node_id, const ch
 		                 err, errlen);
 		free(uids);
 	}
-	free(a.bodies);
 	ok = ok && store_exec_text(conn, "SELECT pg_notify('" STORE_NOTIFY_CHANNEL "', 'import')", err, errlen) &&
 	     store_exec_text(conn, "COMMIT", err, errlen);
 	if (!ok) {

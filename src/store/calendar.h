@@ -70,11 +70,10 @@ enum store_result store_import_existing(struct store *st, int64_t node_id, const
                                        struct import_existing **out, size_t *n);
 void import_existing_free(struct import_existing *e, size_t n);
 
-/* Gives the payload and body of objs[i] while its item row is written: the payload must
- * stay valid until the next call, the body until store_import_apply() returns. False
+/* Checks objs[i] as its item row is written (calpubsub encodes an imported item from
+ * its calendar object's text when it sends it: sql/007_calendar_item_text.sql). False
  * (with err) aborts the import. */
-typedef bool (*import_encode_fn)(size_t i, void *arg, const char **payload, const char **body, char *err,
-                                 size_t errlen);
+typedef bool (*import_check_fn)(size_t i, void *arg, char *err, size_t errlen);
 /* Calendar objects written while the file is still being read, into the caller's
  * transaction, so that PostgreSQL stores them meanwhile: for objects whose UID the
  * calendar does not have. open returns NULL (err set) when it failed; put returns false
@@ -92,7 +91,7 @@ bool store_import_stream_close(struct import_stream *s, bool keep, char *err, si
  * retracted (with notifications when notify_retract). Rolls back on any failure. */
 enum store_result store_import_apply(struct store *st, int64_t node_id, const char *node, const char *publisher,
                                      const struct import_object *objs, const bool *stored, size_t n,
-                                     import_encode_fn encode, void *encode_arg, char *const *replaced,
+                                     import_check_fn check, void *check_arg, char *const *replaced,
                                      size_t n_replaced, char *const *removed, size_t n_removed, bool notify_retract,
                                      char *err, size_t errlen);
 

@@ -31,6 +31,7 @@ void change_rows_free(struct change_row *r, size_t n)
 		free(r[i].node);
 		free(r[i].item_id);
 		free(r[i].payload);
+		free(r[i].ics);
 		free(r[i].publisher);
 		free(r[i].target);
 		free(r[i].subject);
@@ -78,9 +79,12 @@ enum store_result store_changes_after(struct store *st, int64_t after, int limit
 	                            "SELECT c.id, c.node_id, c.node_name, c.kind, c.item_id, coalesce(c.payload, i.payload), c.publisher, "
 	                            "c.target_jid, c.subject, c.subid, c.state, c.uri, c.stamp, c.body, "
 	                            "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+	                            "CASE WHEN c.payload IS NULL THEN coalesce(c.ics, CASE WHEN i.node_id IS NOT NULL THEN "
+	                            "calpubsub_item_text(i.node_id, i.item_id, i.payload, i.ics) END) END, "
 	                            NODE_COLUMNS " FROM calpubsub_change c LEFT JOIN calpubsub_node n ON n.id = c.node_id "
-	                            /* an import's change refers to its item (006_import_payload_by_reference.sql) */
-	                            "LEFT JOIN calpubsub_item i ON c.payload IS NULL AND i.node_id = c.node_id "
+	                            /* an import's change refers to its item, whose payload may be its calendar
+	                             * object's text (006 and 007 in sql/) */
+	                            "LEFT JOIN calpubsub_item i ON c.payload IS NULL AND c.ics IS NULL AND i.node_id = c.node_id "
 	                            "AND i.item_id = c.item_id AND i.change_id = c.id "
 	                            "WHERE c.id > $1 ORDER BY c.id LIMIT $2",
 	                            2, p, &r);
@@ -105,9 +109,10 @@ enum store_result store_changes_after(struct store *st, int64_t after, int limit
 		c->stamp = store_strdup(res, i, 12);
 		c->body = store_strdup(res, i, 13);
 		c->created_at = store_strdup(res, i, 14);
-		c->has_node = !PQgetisnull(res, i, 15);
+		c->ics = store_strdup(res, i, 15);
+		c->has_node = !PQgetisnull(res, i, 16);
 		if (c->has_node)
-			store_read_node(res, i, 15, &c->node_row);
+			store_read_node(res, i, 16, &c->node_row);
 	}
 	*n = (size_t)rows;
 	PQclear(res);

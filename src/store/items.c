@@ -13,7 +13,8 @@
 
 #define LIVE "(expires_at IS NULL OR expires_at > now())"
 #define ITEM_COLUMNS \
-	"item_id, payload, publisher, to_char(published_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), seq"
+	"item_id, payload, publisher, to_char(published_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), seq, " \
+	"calpubsub_item_text(node_id, item_id, payload, ics)"
 
 static void int_param(char *buf, size_t n, int64_t v)
 {
@@ -25,6 +26,7 @@ void item_rows_free(struct item_row *r, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(r[i].id);
 		free(r[i].payload);
+		free(r[i].ics);
 		free(r[i].publisher);
 		free(r[i].published_at);
 	}
@@ -38,6 +40,7 @@ static void read_item(const PGresult *res, int i, struct item_row *it)
 	it->publisher = store_strdup(res, i, 2);
 	it->published_at = store_strdup(res, i, 3);
 	it->seq = store_int(res, i, 4);
+	it->ics = store_strdup(res, i, 5);
 }
 
 static enum store_result read_items(PGresult *res, enum store_result r, bool reverse, struct item_row **out,
@@ -213,7 +216,7 @@ enum store_result store_item_put(struct store *st, int64_t node_id, const char *
 	                     "VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::integer)) "
 	                     "ON CONFLICT (node_id, item_id) DO UPDATE SET payload = EXCLUDED.payload, "
 	                     "publisher = EXCLUDED.publisher, expires_at = EXCLUDED.expires_at, "
-	                     "published_at = now(), seq = nextval('calpubsub_item_seq'), change_id = NULL",
+	                     "published_at = now(), seq = nextval('calpubsub_item_seq'), change_id = NULL, ics = NULL",
 	                     5, p);
 }
 

@@ -124,7 +124,8 @@ enum store_result store_subs_page(struct store *st, int64_t node_id, unsigned st
 
 struct item_row {
 	char *id;
-	char *payload;
+	char *payload; /* NULL: an imported calendar item, to be encoded from ics */
+	char *ics;     /* its calendar object's text (sql/007_calendar_item_text.sql) */
 	char *publisher;
 	char *published_at;
 	int64_t seq;
@@ -196,6 +197,7 @@ struct change_row {
 	enum change_kind kind;
 	char *item_id;
 	char *payload;
+	char *ics; /* payload NULL: the text of an imported calendar item, to be encoded */
 	char *publisher;
 	char *target;
 	char *subject;

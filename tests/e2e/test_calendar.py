@@ -202,6 +202,7 @@ async def oversized_object_refuses_the_import(env):
                 "--node", "sized", check=False)
     assert out.returncode == 1, (out.returncode, out.stderr)
     assert "z3@x" in out.stderr and "max_payload_size of 2000 bytes" in out.stderr, out.stderr
+    assert "z1@x" not in out.stderr and "z2@x" not in out.stderr, out.stderr  # checked exactly, and under
     assert env.postgres.psql("SELECT string_agg(uid || ':' || (ics LIKE '%changed%'), ',') FROM "
                              "calpubsub_calendar_object WHERE node_name = 'sized'") == "z1@x:false"
     assert env.postgres.psql("SELECT count(*) FROM calpubsub_item i JOIN calpubsub_node n ON n.id = i.node_id "
@@ -309,16 +310,17 @@ async def imports_while_stopped_deliver_every_version(env):
     """imports made while calpubsub is stopped notify every version of an item as it was imported"""
     d = env.calpubsub
     bob, mark = await subscribed_then_stopped(env, "versions", "keep@x", "Kept")
-    # The import's change rows refer to the items for their payloads; the second import
-    # replaces one item and removes another before any of them is delivered.
+    # The import's change rows refer to the items, stored as their objects' text; the
+    # second import replaces one item and removes another before any of them is delivered.
     d.ctl("import", write(env, "ver1.ics", ics(vevent("keep@x", "20240401T100000Z", "Kept"),
                                                vevent("edit@x", "20240402T100000Z", "First version"),
                                                vevent("gone@x", "20240403T100000Z", "Soon removed"))), "--node", "versions")
     d.ctl("import", write(env, "ver2.ics", ics(vevent("keep@x", "20240401T100000Z", "Kept"),
                                                vevent("edit@x", "20240402T100000Z", "Second version"))), "--node", "versions")
-    kept = env.postgres.psql("SELECT count(*) FROM calpubsub_change WHERE item_id IN ('edit@x', 'gone@x') "
-                             "AND kind = 'publish' AND payload IS NOT NULL")
-    assert kept == "2", kept  # the two superseded versions were copied into their changes
+    kept = env.postgres.psql("SELECT string_agg(item_id || ':' || (ics LIKE '%SUMMARY:' || CASE item_id "
+                             "WHEN 'edit@x' THEN 'First version' ELSE 'Soon removed' END || '%'), ',' ORDER BY item_id) "
+                             "FROM calpubsub_change WHERE kind = 'publish' AND payload IS NULL AND ics IS NOT NULL")
+    assert kept == "edit@x:true,gone@x:true", kept  # the two superseded versions were copied into their changes
     d.start()
     await bob.wait_for(lambda s: ("retract", "gone@x") in events_of(bob, "versions", mark), 10, "the retraction")
     await quiet_period(bob)
@@ -330,7 +332,36 @@ async def imports_while_stopped_deliver_every_version(env):
           "--node", "versions")
     await bob.wait_for(lambda s: ("edit@x", "Third version") in summaries_of(bob, "versions", mark), 10, "the third")
     assert env.postgres.psql("SELECT count(*) FROM calpubsub_change WHERE item_id = 'edit@x' AND kind = 'publish' "
-                             "AND payload IS NOT NULL") == "1"
+                             "AND ics IS NOT NULL") == "1"
+
+
+@tap.test
+async def imported_items_keep_their_version_when_rows_change(env):
+    """imported items and their notifications keep the imported text when SQL rewrites the rows"""
+    d = env.calpubsub
+    bob, mark = await subscribed_then_stopped(env, "rowver", "seed@x", "Seed")
+    d.ctl("import", write(env, "rv.ics", ics(vevent("edit@x", "20240402T100000Z", "Imported"),
+                                             vevent("bad@x", "20240403T100000Z", "Imported too"))), "--node", "rowver")
+    rewritten = ics(vevent("edit@x", "20240402T100000Z", "Rewritten by SQL")).replace("'", "''")
+    env.postgres.psql("UPDATE calpubsub_calendar_object SET ics = '%s' WHERE node_name = 'rowver' AND uid = 'edit@x'"
+                      % rewritten)
+    env.postgres.psql("UPDATE calpubsub_calendar_object SET ics = 'BEGIN:VCALENDAR\nEND:VEVENT' "
+                      "WHERE node_name = 'rowver' AND uid = 'bad@x'")
+    kept = env.postgres.psql("SELECT string_agg(item_id || ':' || (ics LIKE '%SUMMARY:Imported%'), ',' ORDER BY item_id) "
+                             "FROM calpubsub_item WHERE item_id IN ('edit@x', 'bad@x') AND payload IS NULL")
+    assert kept == "bad@x:true,edit@x:true", kept
+    d.start()
+    await bob.wait_for(lambda s: ("edit@x", "Rewritten by SQL") in summaries_of(bob, "rowver", mark), 10,
+                       "the SQL version")
+    await quiet_period(bob)
+    assert summaries_of(bob, "rowver", mark) == [("bad@x", "Imported too"), ("edit@x", "Imported"),
+                                                 ("edit@x", "Rewritten by SQL")], summaries_of(bob, "rowver", mark)
+    await d.async_wait_log("calendar row rowver/bad@x refused", 3)
+    # the refused row leaves the item as imported; the other one is the SQL version now
+    reply = await bob.raw_iq("get", "<pubsub xmlns='%s'><items node='rowver'/></pubsub>" % NS_PS)
+    summaries = sorted((i.get("id"), i.find(".//{%s}summary/{%s}text" % (NS_XCAL, NS_XCAL)).text)
+                       for i in reply.iter("{%s}item" % NS_PS))
+    assert summaries == [("bad@x", "Imported too"), ("edit@x", "Rewritten by SQL")], summaries  # seed@x: not in rv.ics
 
 
 async def publish(client, node, payload, item_id=None):

@@ -272,11 +272,83 @@ static void test_decoder_errors(void)
 	buf_free(&errors);
 }
 
+/* The largest payload, in either format, of text over its cal_item_size_bound(): a
+ * return above 1.0 means an importer would skip a payload over the node's limit. */
+static double worst_bound_use(const char *text, size_t len)
+{
+	char *ics = canonical_of(text, len);
+	if (!ics)
+		return 2.0;
+	double worst = 0;
+	for (int jcal = 0; jcal <= 1; jcal++) {
+		struct buf payload = BUF_INIT, err = BUF_INIT;
+		if (!cal_to_item_payload(ics, jcal, &payload, &err))
+			worst = 2.0;
+		double use = (double)payload.len / (double)cal_item_size_bound(strlen(ics));
+		if (use > worst)
+			worst = use;
+		buf_free(&payload);
+		buf_free(&err);
+	}
+	free(ics);
+	return worst;
+}
+
+/* Objects made of what grows most in xCal and jCal, repeated until the fixed part of the
+ * bound no longer matters: one-digit value lists, markup characters, empty properties. */
+static void test_item_size_bound(void)
+{
+	static const char *const growing[] = {
+		"RRULE:FREQ=YEARLY;BYYEARDAY=1%s\r\n",
+		"CATEGORIES:&%s\r\n",
+		"X-A;X-P=&:%s\r\n",
+		"COMMENT:\"<&>%s\r\n",
+	};
+	static const char *const repeats[] = {",2", ",&", "", "\"<&>'"};
+	for (size_t g = 0; g < sizeof(growing) / sizeof(growing[0]); g++) {
+		struct buf text = BUF_INIT, tail = BUF_INIT;
+		buf_puts(&text, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:grow@x\r\n"
+		                "DTSTAMP:20240101T000000Z\r\nDTSTART:20240101T100000Z\r\n");
+		bool once = g == 0; /* RRULE may appear once: its list grows instead */
+		for (int i = 0; i < (once ? 300 : 2000); i++)
+			buf_puts(&tail, repeats[g]);
+		if (once) {
+			buf_printf(&text, growing[g], buf_cstr(&tail));
+		} else {
+			for (int i = 0; i < 2000; i++)
+				buf_printf(&text, growing[g], g == 2 ? "" : repeats[g]);
+		}
+		buf_puts(&text, "END:VEVENT\r\nEND:VCALENDAR\r\n");
+		double use = worst_bound_use(text.data, text.len);
+		ok(use <= 1.0, "cal_item_size_bound holds for growth case %zu (largest payload %.0f %% of the bound)", g,
+		   use * 100);
+		buf_free(&text);
+		buf_free(&tail);
+	}
+	double fixtures = 0;
+	for (size_t i = 0; i < CAL_N_FIXTURES; i++) {
+		size_t len;
+		char *text = read_fixture(cal_fixtures[i], &len);
+		struct collected c;
+		read_text(text, len, CAL_READ_ALL_OR_NOTHING, &c);
+		for (size_t k = 0; k < c.n; k++) {
+			double use = worst_bound_use(c.objs[k].ics, strlen(c.objs[k].ics));
+			if (use > fixtures)
+				fixtures = use;
+		}
+		collected_free(&c);
+		free(text);
+	}
+	ok(fixtures > 0 && fixtures <= 1.0, "cal_item_size_bound holds for every fixture object (largest %.0f %%)",
+	   fixtures * 100);
+}
+
 int main(void)
 {
 	test_fixture_round_trips();
 	test_spellings();
 	test_decoder_errors();
+	test_item_size_bound();
 	cal_library_cleanup();
 	return done_testing();
 }

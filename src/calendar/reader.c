@@ -46,6 +46,7 @@ struct tz_def {
 	struct raw_comp raw;
 	char *tzid;
 	struct cal_comp *parsed; /* once validated */
+	struct buf canonical;    /* its canonical text, written once for every object using it */
 	bool checked, valid;
 };
 
@@ -628,6 +629,7 @@ static bool check_vtimezone(struct reader *rd, struct tz_def *t)
 	t->valid = ok;
 	if (ok) {
 		t->parsed = c;
+		cal_write_comp(&t->canonical, c);
 		cal_zones_add_vtimezone(rd->zones, c);
 	} else {
 		cal_comp_free(c);
@@ -735,7 +737,7 @@ static void process_group(struct reader *rd, struct group *g)
 				     t->raw.line);
 				ok = false;
 			} else {
-				cal_write_comp(&ics, t->parsed);
+				buf_append(&ics, t->canonical.data, t->canonical.len);
 			}
 		} else if (!cal_zones_lookup(rd->zones, uses[i].tzid)) {
 			diag(rd, CAL_WARNING, uses[i].line, g->uid,
@@ -875,6 +877,7 @@ static int read_all(struct line_reader *lr, const char *name, const struct cal_r
 		raw_free(&rd.tzs[i].raw);
 		free(rd.tzs[i].tzid);
 		cal_comp_free(rd.tzs[i].parsed);
+		buf_free(&rd.tzs[i].canonical);
 	}
 	free(rd.tzs);
 	strmap_free(&rd.tz_index);

@@ -532,7 +532,7 @@ void cal_write_prop(struct buf *out, const struct cal_prop *p)
 		if (strcmp(p->params[i].name, "VALUE") != 0)
 			write_param(&line, &p->params[i]);
 	buf_putc(&line, ':');
-	value_canonical(&line, t, prop_shape(p->name), p->value);
+	value_canonical(&line, t, prop_shape(p->name), p->value, p->value_checked);
 	write_folded(out, line.data, line.len);
 	buf_free(&line);
 }

@@ -28,6 +28,9 @@ struct cal_prop {
 	size_t n_params;
 	char *value;    /* raw, as written (escapes kept) */
 	unsigned line;
+	/* value_check() passed for the effective type and shape: the canonical writer need
+	 * not run the same checks (libical's among them) again. Set by the reader only. */
+	bool value_checked;
 };
 
 struct cal_comp {
@@ -119,8 +122,9 @@ enum vtype param_type(const char *param_name);
 /* Checks a value against the grammar of its type (and libical's parser for the types
  * libical knows). False with a reason in err. */
 bool value_check(enum vtype t, enum vshape shape, const char *value, struct buf *err);
-/* Appends the canonical form of a valid value of this type and shape. */
-void value_canonical(struct buf *out, enum vtype t, enum vshape shape, const char *value);
+/* Appends the canonical form of a valid value of this type and shape; an invalid one is
+ * kept as written. checked: value_check() already passed for these arguments. */
+void value_canonical(struct buf *out, enum vtype t, enum vshape shape, const char *value, bool checked);
 
 /* The parts of RRULE in canonical (RFC 6321) order: returns the index of name in that
  * order, or -1 for a part outside it. */

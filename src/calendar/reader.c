@@ -450,11 +450,12 @@ static bool is_date_prop(const char *name)
 	       !strcmp(name, "RECURRENCE-ID") || !strcmp(name, "EXDATE") || !strcmp(name, "RDATE");
 }
 
-static bool check_values(struct reader *rd, const struct cal_comp *c, const char *uid)
+/* Marks each value that passes, so that the canonical writer does not check it again. */
+static bool check_values(struct reader *rd, struct cal_comp *c, const char *uid)
 {
 	bool ok = true;
 	for (size_t i = 0; i < c->n_props; i++) {
-		const struct cal_prop *p = &c->props[i];
+		struct cal_prop *p = &c->props[i];
 		enum vtype t = prop_type(p);
 		struct buf err = BUF_INIT;
 		if (is_date_prop(p->name) && t != VT_DATE && t != VT_DATE_TIME && !(t == VT_PERIOD && !strcmp(p->name, "RDATE"))) {
@@ -463,8 +464,10 @@ static bool check_values(struct reader *rd, const struct cal_comp *c, const char
 		} else if (!value_check(t, prop_shape(p->name), p->value, &err)) {
 			diag(rd, CAL_ERROR, p->line, uid, "%s: %s", p->name, err.data);
 			ok = false;
-		} else if (is_date_prop(p->name) && cal_prop_param(p, "TZID") && strpbrk(p->value, "Zz")) {
-			diag(rd, CAL_WARNING, p->line, uid, "%s: TZID on a UTC time is ignored", p->name);
+		} else {
+			p->value_checked = true;
+			if (is_date_prop(p->name) && cal_prop_param(p, "TZID") && strpbrk(p->value, "Zz"))
+				diag(rd, CAL_WARNING, p->line, uid, "%s: TZID on a UTC time is ignored", p->name);
 		}
 		buf_free(&err);
 	}
@@ -583,7 +586,7 @@ static bool check_times(struct reader *rd, const struct cal_comp *c, const char 
 	return ok;
 }
 
-static bool check_component(struct reader *rd, const struct cal_comp *c, const char *uid)
+static bool check_component(struct reader *rd, struct cal_comp *c, const char *uid)
 {
 	static const char *const once[] = {"UID", "DTSTART", "DTEND", "DUE", "DURATION", "RECURRENCE-ID",
 	                                   "DTSTAMP", "SEQUENCE", "STATUS", "SUMMARY", "TRANSP", "CLASS"};

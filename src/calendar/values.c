@@ -565,14 +565,16 @@ static void canonical_recur(struct buf *out, const char *s)
 	free_strv(parts, n);
 }
 
-static void canonical_one(struct buf *out, enum vtype t, const char *v)
+static void canonical_one(struct buf *out, enum vtype t, const char *v, bool checked)
 {
-	struct buf err = BUF_INIT;
-	bool ok = check_one(t, v, &err);
-	buf_free(&err);
-	if (!ok) {
-		buf_puts(out, v);
-		return;
+	if (!checked) {
+		struct buf err = BUF_INIT;
+		bool ok = check_one(t, v, &err);
+		buf_free(&err);
+		if (!ok) {
+			buf_puts(out, v);
+			return;
+		}
 	}
 	switch (t) {
 	case VT_TEXT: canonical_text(out, v); break;
@@ -589,7 +591,7 @@ static void canonical_one(struct buf *out, enum vtype t, const char *v)
 	}
 }
 
-void value_canonical(struct buf *out, enum vtype t, enum vshape shape, const char *value)
+void value_canonical(struct buf *out, enum vtype t, enum vshape shape, const char *value, bool checked)
 {
 	char **parts;
 	size_t n;
@@ -599,7 +601,7 @@ void value_canonical(struct buf *out, enum vtype t, enum vshape shape, const cha
 		for (size_t i = 0; i < n; i++) {
 			if (i)
 				buf_putc(out, ',');
-			canonical_one(out, t, parts[i]);
+			canonical_one(out, t, parts[i], checked);
 		}
 		free_strv(parts, n);
 		break;
@@ -634,7 +636,7 @@ void value_canonical(struct buf *out, enum vtype t, enum vshape shape, const cha
 		free_strv(parts, n);
 		break;
 	default:
-		canonical_one(out, t, value);
+		canonical_one(out, t, value, checked);
 	}
 	buf_append(out, "", 0); /* NUL-terminated even when empty */
 }

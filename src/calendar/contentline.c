@@ -521,9 +521,11 @@ void cal_write_prop(struct buf *out, const struct cal_prop *p)
 {
 	struct buf line = BUF_INIT;
 	buf_puts(&line, p->name);
-	enum vtype t = prop_type(p);
+	enum vtype dflt;
+	enum vshape shape;
+	enum vtype t = prop_types(p, &dflt, &shape);
 	const char *value_param = cal_prop_param(p, "VALUE");
-	if (value_param && t != prop_default_type(p->name)) {
+	if (value_param && t != dflt) {
 		buf_puts(&line, ";VALUE=");
 		for (const char *c = value_param; *c; c++)
 			buf_putc(&line, (char)toupper((unsigned char)*c));
@@ -532,7 +534,7 @@ void cal_write_prop(struct buf *out, const struct cal_prop *p)
 		if (strcmp(p->params[i].name, "VALUE") != 0)
 			write_param(&line, &p->params[i]);
 	buf_putc(&line, ':');
-	value_canonical(&line, t, prop_shape(p->name), p->value, p->value_checked);
+	value_canonical(&line, t, shape, p->value, p->value_checked);
 	write_folded(out, line.data, line.len);
 	buf_free(&line);
 }

@@ -114,6 +114,8 @@ enum vtype prop_default_type(const char *prop_name);
 enum vshape prop_shape(const char *prop_name);
 /* The effective type: VALUE parameter when present, else the default. */
 enum vtype prop_type(const struct cal_prop *p);
+/* prop_type() with the default type and the shape, from one lookup of the name. */
+enum vtype prop_types(const struct cal_prop *p, enum vtype *default_type, enum vshape *shape);
 enum vtype vtype_from_name(const char *name); /* VT_OTHER for an x-name or unknown */
 const char *vtype_name(enum vtype t);          /* "DATE-TIME"; "UNKNOWN" for VT_UNKNOWN */
 /* Parameters whose values RFC 6321 types as cal-address, uri or boolean. */

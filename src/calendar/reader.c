@@ -456,17 +456,21 @@ static bool check_values(struct reader *rd, struct cal_comp *c, const char *uid)
 	bool ok = true;
 	for (size_t i = 0; i < c->n_props; i++) {
 		struct cal_prop *p = &c->props[i];
-		enum vtype t = prop_type(p);
+		enum vtype dflt;
+		enum vshape shape;
+		enum vtype t = prop_types(p, &dflt, &shape);
+		/* every date property defaults to DATE-TIME: most properties skip the names */
+		bool date_prop = dflt == VT_DATE_TIME && is_date_prop(p->name);
 		struct buf err = BUF_INIT;
-		if (is_date_prop(p->name) && t != VT_DATE && t != VT_DATE_TIME && !(t == VT_PERIOD && !strcmp(p->name, "RDATE"))) {
+		if (date_prop && t != VT_DATE && t != VT_DATE_TIME && !(t == VT_PERIOD && !strcmp(p->name, "RDATE"))) {
 			diag(rd, CAL_ERROR, p->line, uid, "%s cannot have VALUE=%s", p->name, cal_prop_param(p, "VALUE"));
 			ok = false;
-		} else if (!value_check(t, prop_shape(p->name), p->value, &err)) {
+		} else if (!value_check(t, shape, p->value, &err)) {
 			diag(rd, CAL_ERROR, p->line, uid, "%s: %s", p->name, err.data);
 			ok = false;
 		} else {
 			p->value_checked = true;
-			if (is_date_prop(p->name) && cal_prop_param(p, "TZID") && strpbrk(p->value, "Zz"))
+			if (date_prop && cal_prop_param(p, "TZID") && strpbrk(p->value, "Zz"))
 				diag(rd, CAL_WARNING, p->line, uid, "%s: TZID on a UTC time is ignored", p->name);
 		}
 		buf_free(&err);

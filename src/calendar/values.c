@@ -128,6 +128,15 @@ enum vtype prop_type(const struct cal_prop *p)
 	return v ? vtype_from_name(v) : prop_default_type(p->name);
 }
 
+enum vtype prop_types(const struct cal_prop *p, enum vtype *default_type, enum vshape *shape)
+{
+	const struct prop_info *i = prop_info(p->name);
+	*default_type = i ? i->type : VT_UNKNOWN;
+	*shape = i ? i->shape : SHAPE_SINGLE;
+	const char *v = cal_prop_param(p, "VALUE");
+	return v ? vtype_from_name(v) : *default_type;
+}
+
 enum vtype param_type(const char *name)
 {
 	if (!strcmp(name, "ALTREP") || !strcmp(name, "DIR"))

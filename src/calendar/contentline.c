@@ -272,7 +272,7 @@ struct cal_prop *cal_comp_add_prop(struct cal_comp *c, const char *name, const c
 	return p;
 }
 
-static void comp_take_prop(struct cal_comp *c, struct cal_prop *src)
+void cal_comp_take_prop(struct cal_comp *c, struct cal_prop *src)
 {
 	*comp_push_prop(c) = *src;
 	memset(src, 0, sizeof(*src));
@@ -389,7 +389,7 @@ struct cal_comp *cal_parse_text(const char *text, size_t len, struct buf *err)
 			cal_prop_clear(&p);
 			goto fail;
 		} else {
-			comp_take_prop(stack[depth - 1], &p);
+			cal_comp_take_prop(stack[depth - 1], &p);
 		}
 	}
 	if (!root || depth) {

@@ -52,6 +52,8 @@ void cal_prop_remove_param(struct cal_prop *p, const char *name);
 struct cal_comp *cal_comp_new(const char *name, unsigned line);
 void cal_comp_free(struct cal_comp *c);
 struct cal_prop *cal_comp_add_prop(struct cal_comp *c, const char *name, const char *value);
+/* Moves *p (a property from cl_parse) to the end of c's properties; *p is left empty. */
+void cal_comp_take_prop(struct cal_comp *c, struct cal_prop *p);
 void cal_comp_add_sub(struct cal_comp *c, struct cal_comp *sub);
 const struct cal_prop *cal_comp_prop(const struct cal_comp *c, const char *name);
 size_t cal_comp_count(const struct cal_comp *c, const char *name);

@@ -433,10 +433,7 @@ static struct cal_comp *parse_raw(struct reader *rd, const struct raw_comp *raw,
 			cal_prop_clear(&p);
 		} else {
 			p.line = raw->lines[i];
-			struct cal_prop *dst = cal_comp_add_prop(stack[depth - 1], "", "");
-			free(dst->name);
-			free(dst->value);
-			*dst = p;
+			cal_comp_take_prop(stack[depth - 1], &p);
 		}
 		buf_free(&err);
 		s = nl + 1;

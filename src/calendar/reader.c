@@ -175,10 +175,13 @@ static void line_name(const char *s, size_t n, char *out, size_t cap)
 		out[0] = '\0';
 }
 
-static bool is_top_level_kind(const char *v)
+static bool is_top_level_kind(const char *v, size_t n)
 {
-	return !strcasecmp(v, "VCALENDAR") || !strcasecmp(v, "VEVENT") || !strcasecmp(v, "VTODO") ||
-	       !strcasecmp(v, "VJOURNAL") || !strcasecmp(v, "VFREEBUSY") || !strcasecmp(v, "VTIMEZONE");
+	static const char *const kinds[] = {"VCALENDAR", "VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VTIMEZONE"};
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strlen(kinds[i]) == n && strncasecmp(v, kinds[i], n) == 0)
+			return true;
+	return false;
 }
 
 /* ---- splitting the stream ---- */
@@ -261,10 +264,10 @@ static void finish_component(struct reader *rd, struct scan *sc)
 	sc->cur_uid = NULL;
 }
 
-static void start_component(struct scan *sc, const char *kind, unsigned line)
+static void start_component(struct scan *sc, const char *kind, size_t n, unsigned line)
 {
 	memset(&sc->cur, 0, sizeof(sc->cur));
-	sc->cur.kind = xstrdup(kind);
+	sc->cur.kind = xstrndup(kind, n);
 	for (char *p = sc->cur.kind; *p; p++)
 		*p = (char)toupper((unsigned char)*p);
 	sc->cur.line = line;
@@ -300,23 +303,31 @@ static void abandon_component(struct reader *rd, struct scan *sc)
 	finish_component(rd, sc);
 }
 
+/* Whether the value of a BEGIN or END line (no NUL inside: checked before) is kind. */
+static bool value_is(const char *v, size_t n, const char *kind)
+{
+	return strlen(kind) == n && strncasecmp(v, kind, n) == 0;
+}
+
 static void scan_line(struct reader *rd, struct scan *sc, const char *s, size_t n, unsigned line)
 {
 	char name[16];
 	line_name(s, n, name, sizeof(name));
 	bool is_begin = !strcmp(name, "BEGIN"), is_end = !strcmp(name, "END");
+	/* The value stays in the line: only BEGIN and END lines look at it. */
 	const char *colon = memchr(s, ':', n);
-	char *value = colon ? xstrndup(colon + 1, n - (size_t)(colon + 1 - s)) : xstrdup("");
+	const char *value = colon ? colon + 1 : "";
+	size_t vlen = colon ? n - (size_t)(colon + 1 - s) : 0;
+	int vl = (int)vlen;
 	if (!utf8_is_xml_safe(s, n)) {
 		diag(rd, CAL_ERROR, line, sc->cur_uid, "invalid UTF-8 or a control character in the line");
 		if (sc->cur.kind)
 			sc->cur.broken = true;
-		free(value);
 		return;
 	}
 	if (sc->cur.kind) {
-		if (is_begin && is_top_level_kind(value)) {
-			diag(rd, CAL_ERROR, line, sc->cur_uid, "BEGIN:%s inside %s (line %u): END:%s missing", value,
+		if (is_begin && is_top_level_kind(value, vlen)) {
+			diag(rd, CAL_ERROR, line, sc->cur_uid, "BEGIN:%.*s inside %s (line %u): END:%s missing", vl, value,
 			     sc->depth ? sc->stack[sc->depth - 1] : sc->cur.kind,
 			     sc->depth ? sc->stack_lines[sc->depth - 1] : sc->cur.line,
 			     sc->depth ? sc->stack[sc->depth - 1] : sc->cur.kind);
@@ -328,36 +339,33 @@ static void scan_line(struct reader *rd, struct scan *sc, const char *s, size_t 
 				sc->cur.broken = true;
 			} else {
 				sc->stack_lines[sc->depth] = line;
-				sc->stack[sc->depth++] = xstrdup(value);
+				sc->stack[sc->depth++] = xstrndup(value, vlen);
 			}
 			raw_add_line(&sc->cur, s, n, line);
-			free(value);
 			return;
 		} else if (is_end) {
 			const char *open = sc->depth ? sc->stack[sc->depth - 1] : sc->cur.kind;
-			if (strcasecmp(open, value) == 0) {
+			if (value_is(value, vlen, open)) {
 				if (sc->depth) {
 					free(sc->stack[--sc->depth]);
 					raw_add_line(&sc->cur, s, n, line);
 				} else {
 					finish_component(rd, sc);
 				}
-				free(value);
 				return;
 			}
 			unsigned open_line = sc->depth ? sc->stack_lines[sc->depth - 1] : sc->cur.line;
-			diag(rd, CAL_ERROR, line, sc->cur_uid, "END:%s does not match BEGIN:%s (line %u)", value, open, open_line);
+			diag(rd, CAL_ERROR, line, sc->cur_uid, "END:%.*s does not match BEGIN:%s (line %u)", vl, value, open,
+			     open_line);
 			sc->cur.broken = true;
-			if (!strcasecmp(value, "VCALENDAR") || !strcasecmp(value, sc->cur.kind)) {
+			if (value_is(value, vlen, "VCALENDAR") || value_is(value, vlen, sc->cur.kind)) {
 				/* Close what is open and read this END again outside. */
-				if (!strcasecmp(value, sc->cur.kind)) {
+				if (value_is(value, vlen, sc->cur.kind)) {
 					finish_component(rd, sc);
-					free(value);
 					return;
 				}
 				finish_component(rd, sc);
 			} else {
-				free(value);
 				return;
 			}
 		} else {
@@ -372,35 +380,33 @@ static void scan_line(struct reader *rd, struct scan *sc, const char *s, size_t 
 				buf_free(&err);
 			}
 			raw_add_line(&sc->cur, s, n, line);
-			free(value);
 			return;
 		}
 	}
 	/* Outside any top-level component. */
 	if (!sc->in_calendar) {
-		if (is_begin && !strcasecmp(value, "VCALENDAR")) {
+		if (is_begin && value_is(value, vlen, "VCALENDAR")) {
 			sc->in_calendar = sc->seen_calendar = true;
 			sc->calendar_line = line;
 		} else if (is_end) {
-			diag(rd, CAL_ERROR, line, NULL, "END:%s without BEGIN", value);
+			diag(rd, CAL_ERROR, line, NULL, "END:%.*s without BEGIN", vl, value);
 		} else {
 			diag(rd, CAL_ERROR, line, NULL, "%s outside BEGIN:VCALENDAR ... END:VCALENDAR",
 			     is_begin ? "BEGIN" : name[0] ? name : "text");
 		}
 	} else if (is_begin) {
-		if (!strcasecmp(value, "VCALENDAR"))
+		if (value_is(value, vlen, "VCALENDAR"))
 			diag(rd, CAL_ERROR, line, NULL, "BEGIN:VCALENDAR inside the VCALENDAR of line %u", sc->calendar_line);
 		else
-			start_component(sc, value, line);
+			start_component(sc, value, vlen, line);
 	} else if (is_end) {
-		if (!strcasecmp(value, "VCALENDAR"))
+		if (value_is(value, vlen, "VCALENDAR"))
 			sc->in_calendar = false;
 		else
-			diag(rd, CAL_ERROR, line, NULL, "END:%s without BEGIN", value);
+			diag(rd, CAL_ERROR, line, NULL, "END:%.*s without BEGIN", vl, value);
 	} else {
 		calendar_property(rd, s, n, line);
 	}
-	free(value);
 }
 
 /* ---- turning a group into an object ---- */

@@ -503,13 +503,18 @@ static bool needs_quotes(const char *v)
 
 static void write_param(struct buf *line, const struct cal_param *prm)
 {
-	buf_printf(line, ";%s=", prm->name);
+	bool boolean = param_type(prm->name) == VT_BOOLEAN;
+	buf_putc(line, ';');
+	buf_puts(line, prm->name);
+	buf_putc(line, '=');
 	for (size_t j = 0; j < prm->n_values; j++) {
 		if (j)
 			buf_putc(line, ',');
-		if (needs_quotes(prm->values[j]))
-			buf_printf(line, "\"%s\"", prm->values[j]);
-		else if (param_type(prm->name) == VT_BOOLEAN) /* RSVP=TRUE, as xCal's boolean comes back */
+		if (needs_quotes(prm->values[j])) {
+			buf_putc(line, '"');
+			buf_puts(line, prm->values[j]);
+			buf_putc(line, '"');
+		} else if (boolean) /* RSVP=TRUE, as xCal's boolean comes back */
 			for (const char *c = prm->values[j]; *c; c++)
 				buf_putc(line, (char)toupper((unsigned char)*c));
 		else
@@ -519,34 +524,46 @@ static void write_param(struct buf *line, const struct cal_param *prm)
 
 void cal_write_prop(struct buf *out, const struct cal_prop *p)
 {
-	struct buf line = BUF_INIT;
-	buf_puts(&line, p->name);
+	/* Written in place; only a line longer than a fold goes through a copy. */
+	size_t start = out->len;
+	buf_puts(out, p->name);
 	enum vtype dflt;
 	enum vshape shape;
 	enum vtype t = prop_types(p, &dflt, &shape);
 	const char *value_param = cal_prop_param(p, "VALUE");
 	if (value_param && t != dflt) {
-		buf_puts(&line, ";VALUE=");
+		buf_puts(out, ";VALUE=");
 		for (const char *c = value_param; *c; c++)
-			buf_putc(&line, (char)toupper((unsigned char)*c));
+			buf_putc(out, (char)toupper((unsigned char)*c));
 	}
 	for (size_t i = 0; i < p->n_params; i++)
 		if (strcmp(p->params[i].name, "VALUE") != 0)
-			write_param(&line, &p->params[i]);
-	buf_putc(&line, ':');
-	value_canonical(&line, t, shape, p->value, p->value_checked);
-	write_folded(out, line.data, line.len);
-	buf_free(&line);
+			write_param(out, &p->params[i]);
+	buf_putc(out, ':');
+	value_canonical(out, t, shape, p->value, p->value_checked);
+	size_t n = out->len - start;
+	if (n <= 75) {
+		buf_append(out, "\r\n", 2);
+		return;
+	}
+	char *text = xstrndup(out->data + start, n);
+	out->len = start;
+	write_folded(out, text, n);
+	free(text);
 }
 
 void cal_write_comp(struct buf *out, const struct cal_comp *c)
 {
-	buf_printf(out, "BEGIN:%s\r\n", c->name);
+	buf_append(out, "BEGIN:", 6);
+	buf_puts(out, c->name);
+	buf_append(out, "\r\n", 2);
 	for (size_t i = 0; i < c->n_props; i++)
 		cal_write_prop(out, &c->props[i]);
 	for (size_t i = 0; i < c->n_subs; i++)
 		cal_write_comp(out, c->subs[i]);
-	buf_printf(out, "END:%s\r\n", c->name);
+	buf_append(out, "END:", 4);
+	buf_puts(out, c->name);
+	buf_append(out, "\r\n", 2);
 }
 
 void cal_write_calendar_start(struct buf *out)

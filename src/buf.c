@@ -174,6 +174,11 @@ bool utf8_is_xml_safe(const char *s, size_t n)
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < n) {
+		/* printable ASCII, nearly all of most input, needs no decoding */
+		if (p[i] >= 0x20 && p[i] < 0x80) {
+			i++;
+			continue;
+		}
 		size_t l = xml_char_len(p + i, n - i);
 		if (!l)
 			return false;

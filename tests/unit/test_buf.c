@@ -68,6 +68,11 @@ int main(void)
 	ok(utf8_is_xml_safe("plain", 5), "plain ASCII is XML-safe");
 	ok(!utf8_is_xml_safe("\x00", 1), "NUL is not XML-safe");
 	ok(!utf8_is_xml_safe("\xef\xbf\xbe", 3), "U+FFFE is not XML-safe");
+	ok(utf8_is_xml_safe("a\tb \xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80\x7f~", 15),
+	   "tab, DEL and 2-, 3- and 4-byte characters between ASCII are XML-safe");
+	ok(!utf8_is_xml_safe("ab\x01", 3), "a control character after ASCII is not XML-safe");
+	ok(!utf8_is_xml_safe("ab\xc3", 3), "a truncated sequence at the end is not XML-safe");
+	ok(!utf8_is_xml_safe("ab\xc0\xaf", 4), "an overlong sequence is not XML-safe");
 	char *s = xstrndup("hello world", 5);
 	is_str(s, "hello", "xstrndup cuts");
 	free(s);

@@ -529,12 +529,30 @@ static void put_upper(struct buf *out, const char *s)
 		buf_putc(out, (char)toupper((unsigned char)*s));
 }
 
+/* text_escape(text_unescape(s)) in one pass, without the unescaped copy: the escapes
+ * RFC 5545 defines stay (\N written \n), any other backslash is text and is doubled. */
 static void canonical_text(struct buf *out, const char *s)
 {
-	struct buf tmp = BUF_INIT;
-	text_unescape(&tmp, s, strlen(s));
-	text_escape(out, tmp.data);
-	buf_free(&tmp);
+	for (; *s; s++) {
+		if (s[0] == '\\' && (s[1] == 'n' || s[1] == 'N')) {
+			buf_append(out, "\\n", 2);
+			s++;
+			continue;
+		}
+		if (s[0] == '\\' && (s[1] == '\\' || s[1] == ';' || s[1] == ',')) {
+			buf_append(out, s, 2);
+			s++;
+			continue;
+		}
+		switch (*s) {
+		case '\\': buf_append(out, "\\\\", 2); break;
+		case ';': buf_append(out, "\\;", 2); break;
+		case ',': buf_append(out, "\\,", 2); break;
+		case '\n': buf_append(out, "\\n", 2); break;
+		default: buf_putc(out, *s);
+		}
+	}
+	buf_append(out, "", 0); /* NUL-terminated even when empty */
 }
 
 static void canonical_float(struct buf *out, const char *s)

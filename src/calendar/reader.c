@@ -483,20 +483,42 @@ static bool check_values(struct reader *rd, struct cal_comp *c, const char *uid)
 	return ok;
 }
 
-static bool check_once(struct reader *rd, const struct cal_comp *c, const char *uid, const char *name)
+/* Properties that may appear once per component, in the order their duplicates are
+ * reported. */
+static const char *const once_names[] = {"UID", "DTSTART", "DTEND", "DUE", "DURATION", "RECURRENCE-ID",
+                                         "DTSTAMP", "SEQUENCE", "STATUS", "SUMMARY", "TRANSP", "CLASS"};
+#define N_ONCE (sizeof(once_names) / sizeof(once_names[0]))
+
+static int once_index(const char *name)
 {
-	const struct cal_prop *first = NULL;
+	for (size_t k = 0; k < N_ONCE; k++)
+		if (once_names[k][0] == name[0] && strcmp(once_names[k], name) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* One pass over the properties for all the names: the first duplicate of each. */
+static bool check_once(struct reader *rd, const struct cal_comp *c, const char *uid)
+{
+	const struct cal_prop *first[N_ONCE] = {0}, *again[N_ONCE] = {0};
 	for (size_t i = 0; i < c->n_props; i++) {
-		if (strcmp(c->props[i].name, name) != 0)
+		int k = once_index(c->props[i].name);
+		if (k < 0)
 			continue;
-		if (first) {
-			diag(rd, CAL_ERROR, c->props[i].line, uid, "%s appears more than once in %s (first at line %u)",
-			     name, c->name, first->line);
-			return false;
-		}
-		first = &c->props[i];
+		if (!first[k])
+			first[k] = &c->props[i];
+		else if (!again[k])
+			again[k] = &c->props[i];
 	}
-	return true;
+	bool ok = true;
+	for (size_t k = 0; k < N_ONCE; k++) {
+		if (!again[k])
+			continue;
+		diag(rd, CAL_ERROR, again[k]->line, uid, "%s appears more than once in %s (first at line %u)", once_names[k],
+		     c->name, first[k]->line);
+		ok = false;
+	}
+	return ok;
 }
 
 static bool check_alarm(struct reader *rd, const struct cal_comp *a, const char *uid)
@@ -595,11 +617,8 @@ static bool check_times(struct reader *rd, const struct cal_comp *c, const char 
 
 static bool check_component(struct reader *rd, struct cal_comp *c, const char *uid)
 {
-	static const char *const once[] = {"UID", "DTSTART", "DTEND", "DUE", "DURATION", "RECURRENCE-ID",
-	                                   "DTSTAMP", "SEQUENCE", "STATUS", "SUMMARY", "TRANSP", "CLASS"};
 	bool ok = check_values(rd, c, uid);
-	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++)
-		ok &= check_once(rd, c, uid, once[i]);
+	ok &= check_once(rd, c, uid);
 	if (!cal_comp_prop(c, "DTSTAMP"))
 		diag(rd, CAL_WARNING, c->line, uid, "%s without DTSTAMP", c->name);
 	if (ok)

@@ -201,7 +201,7 @@ void cal_prop_clear(struct cal_prop *p)
 const char *cal_prop_param(const struct cal_prop *p, const char *name)
 {
 	for (size_t i = 0; i < p->n_params; i++)
-		if (strcmp(p->params[i].name, name) == 0)
+		if (name_eq(p->params[i].name, name))
 			return p->params[i].n_values ? p->params[i].values[0] : "";
 	return NULL;
 }
@@ -287,7 +287,7 @@ void cal_comp_add_sub(struct cal_comp *c, struct cal_comp *sub)
 const struct cal_prop *cal_comp_prop(const struct cal_comp *c, const char *name)
 {
 	for (size_t i = 0; i < c->n_props; i++)
-		if (strcmp(c->props[i].name, name) == 0)
+		if (name_eq(c->props[i].name, name))
 			return &c->props[i];
 	return NULL;
 }
@@ -296,7 +296,7 @@ size_t cal_comp_count(const struct cal_comp *c, const char *name)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < c->n_props; i++)
-		n += strcmp(c->props[i].name, name) == 0;
+		n += name_eq(c->props[i].name, name);
 	return n;
 }
 

@@ -534,7 +534,7 @@ static bool rule_unbounded(const struct cal_comp *master)
 {
 	for (size_t i = 0; i < master->n_props; i++) {
 		const struct cal_prop *p = &master->props[i];
-		if (strcmp(p->name, "RRULE") == 0 && !strcasestr(p->value, "COUNT=") && !strcasestr(p->value, "UNTIL="))
+		if (name_eq(p->name, "RRULE") && !strcasestr(p->value, "COUNT=") && !strcasestr(p->value, "UNTIL="))
 			return true;
 	}
 	return false;
@@ -547,7 +547,7 @@ static bool any_floating(struct ctx *c, const struct cal_comp *const *comps, siz
 		for (size_t k = 0; k < comps[i]->n_props; k++) {
 			const struct cal_prop *p = &comps[i]->props[k];
 			for (size_t j = 0; j < sizeof(names) / sizeof(names[0]); j++) {
-				if (strcmp(p->name, names[j]) != 0)
+				if (!name_eq(p->name, names[j]))
 					continue;
 				const char *tzid = cal_prop_param(p, "TZID");
 				if ((!tzid || !cal_zones_lookup(c->zones, tzid)) && !strpbrk(p->value, "Zz"))

@@ -80,7 +80,11 @@ static const struct prop_info known_props[] = {
 static int prop_info_cmp(const void *key, const void *elem)
 {
 	const struct prop_info *info = elem;
-	return strcmp(key, info->name);
+	const char *k = key;
+	/* the first byte settles most steps of the search without the call */
+	if (k[0] != info->name[0])
+		return (unsigned char)k[0] - (unsigned char)info->name[0];
+	return strcmp(k, info->name);
 }
 
 static const struct prop_info *prop_info(const char *name)
@@ -139,12 +143,12 @@ enum vtype prop_types(const struct cal_prop *p, enum vtype *default_type, enum v
 
 enum vtype param_type(const char *name)
 {
-	if (!strcmp(name, "ALTREP") || !strcmp(name, "DIR"))
+	if (name_eq(name, "ALTREP") || name_eq(name, "DIR"))
 		return VT_URI;
-	if (!strcmp(name, "DELEGATED-FROM") || !strcmp(name, "DELEGATED-TO") || !strcmp(name, "MEMBER") ||
-	    !strcmp(name, "SENT-BY"))
+	if (name_eq(name, "DELEGATED-FROM") || name_eq(name, "DELEGATED-TO") || name_eq(name, "MEMBER") ||
+	    name_eq(name, "SENT-BY"))
 		return VT_CAL_ADDRESS;
-	if (!strcmp(name, "RSVP"))
+	if (name_eq(name, "RSVP"))
 		return VT_BOOLEAN;
 	return VT_TEXT;
 }

@@ -256,9 +256,10 @@ void cal_comp_free(struct cal_comp *c)
 
 static struct cal_prop *comp_push_prop(struct cal_comp *c)
 {
-	/* Grow by doubling: n_props is a power of two exactly when the array is full. */
-	if ((c->n_props & (c->n_props - 1)) == 0)
-		c->props = xrealloc(c->props, (c->n_props ? c->n_props * 2 : 1) * sizeof(*c->props));
+	/* Room for 8 first (most components need more than 4), then doubling: from 8 on,
+	 * n_props is a power of two exactly when the array is full. */
+	if (c->n_props == 0 || (c->n_props >= 8 && (c->n_props & (c->n_props - 1)) == 0))
+		c->props = xrealloc(c->props, (c->n_props ? c->n_props * 2 : 8) * sizeof(*c->props));
 	struct cal_prop *p = &c->props[c->n_props++];
 	memset(p, 0, sizeof(*p));
 	return p;

@@ -58,7 +58,7 @@ struct reader {
 	void *arg;
 	int errors;
 	struct group *groups;
-	size_t n_groups;
+	size_t n_groups, cap_groups;
 	struct strmap uid_index;
 	struct tz_def *tzs;
 	size_t n_tzs;
@@ -204,7 +204,10 @@ static void group_add(struct reader *rd, const char *uid, struct raw_comp *c)
 	if (idx) {
 		g = &rd->groups[*idx];
 	} else {
-		rd->groups = xrealloc(rd->groups, (rd->n_groups + 1) * sizeof(*rd->groups));
+		if (rd->n_groups == rd->cap_groups) {
+			rd->cap_groups = rd->cap_groups ? rd->cap_groups * 2 : 64;
+			rd->groups = xrealloc(rd->groups, rd->cap_groups * sizeof(*rd->groups));
+		}
 		g = &rd->groups[rd->n_groups];
 		memset(g, 0, sizeof(*g));
 		g->uid = uid ? xstrdup(uid) : NULL;

@@ -66,6 +66,7 @@ struct reader {
 	struct cal_zones *zones;
 	struct done_object *done;
 	size_t n_done;
+	struct buf ics; /* canonical text of the object being made; keeps its capacity */
 	bool stopped;
 };
 
@@ -758,8 +759,9 @@ static void process_group(struct reader *rd, struct group *g)
 		collect_tzids(kc[i].comp, &uses, &n_uses);
 	if (n_uses)
 		qsort(uses, n_uses, sizeof(*uses), tz_use_cmp);
-	struct buf ics = BUF_INIT;
-	cal_write_calendar_start(&ics);
+	struct buf *ics = &rd->ics;
+	buf_reset(ics);
+	cal_write_calendar_start(ics);
 	for (size_t i = 0; i < n_uses; i++) {
 		size_t *idx = strmap_get(&rd->tz_index, uses[i].tzid);
 		if (idx) {
@@ -769,7 +771,7 @@ static void process_group(struct reader *rd, struct group *g)
 				     t->raw.line);
 				ok = false;
 			} else {
-				buf_append(&ics, t->canonical.data, t->canonical.len);
+				buf_append(ics, t->canonical.data, t->canonical.len);
 			}
 		} else if (!cal_zones_lookup(rd->zones, uses[i].tzid)) {
 			diag(rd, CAL_WARNING, uses[i].line, g->uid,
@@ -814,8 +816,8 @@ static void process_group(struct reader *rd, struct group *g)
 	if (n)
 		qsort(kc, n, sizeof(*kc), keyed_cmp);
 	for (size_t i = 0; i < n; i++)
-		cal_write_comp(&ics, kc[i].comp);
-	cal_write_calendar_end(&ics);
+		cal_write_comp(ics, kc[i].comp);
+	cal_write_calendar_end(ics);
 
 	int64_t start = CAL_TIME_MIN, end = CAL_TIME_MAX;
 	if (ok) {
@@ -837,12 +839,10 @@ static void process_group(struct reader *rd, struct group *g)
 	if (!ok && rd->opts->policy == CAL_READ_SKIP_INVALID) {
 		diag(rd, CAL_WARNING, g->line, g->uid, "%s skipped: %d error%s", kind, rd->errors - errors_before,
 		     rd->errors - errors_before == 1 ? "" : "s");
-		buf_free(&ics);
 		free(kind);
 		return;
 	}
-	store_object(rd, g, kind, &ics, start, end, ok);
-	buf_free(&ics);
+	store_object(rd, g, kind, ics, start, end, ok);
 	free(kind);
 }
 
@@ -903,6 +903,7 @@ static int read_all(struct line_reader *lr, const char *name, const struct cal_r
 		}
 	}
 	free(rd.done);
+	buf_free(&rd.ics);
 	free(rd.groups);
 	strmap_free(&rd.uid_index);
 	for (size_t i = 0; i < rd.n_tzs; i++) {

@@ -73,6 +73,24 @@ int main(void)
 	ok(!utf8_is_xml_safe("ab\x01", 3), "a control character after ASCII is not XML-safe");
 	ok(!utf8_is_xml_safe("ab\xc3", 3), "a truncated sequence at the end is not XML-safe");
 	ok(!utf8_is_xml_safe("ab\xc0\xaf", 4), "an overlong sequence is not XML-safe");
+	bool found_all = true, passed_all = true;
+	for (size_t at = 0; at < 20; at++) { /* each position of a byte in and across 8-byte words */
+		static const char bad[] = {'\x00', '\x01', '\x1f', '\x80', '\xff'};
+		static const char good[] = {' ', '\t', '\n', '\r', '\x7f', '~'};
+		char s[20];
+		for (size_t k = 0; k < sizeof(bad); k++) {
+			memset(s, 'a', sizeof(s));
+			s[at] = bad[k];
+			found_all &= !utf8_is_xml_safe(s, sizeof(s));
+		}
+		for (size_t k = 0; k < sizeof(good); k++) {
+			memset(s, 'a', sizeof(s));
+			s[at] = good[k];
+			passed_all &= utf8_is_xml_safe(s, sizeof(s));
+		}
+	}
+	ok(found_all, "NUL, control characters and stray high bytes are found at every position");
+	ok(passed_all, "space, tab, CR, LF, DEL and '~' pass at every position");
 	char *s = xstrndup("hello world", 5);
 	is_str(s, "hello", "xstrndup cuts");
 	free(s);

@@ -250,7 +250,8 @@ static bool trim_to_reply_size(struct items_result *out)
 	for (size_t i = 0; i < out->n; i++) {
 		total += strlen(out->items[i].payload) + strlen(out->items[i].id) + 64;
 		if (total > REPLY_BYTES_MAX && i > 0) {
-			item_rows_free(out->items + i, out->n - i);
+			for (size_t k = i; k < out->n; k++)
+				item_row_clear(&out->items[k]);
 			out->n = i;
 			return true;
 		}

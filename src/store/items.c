@@ -21,15 +21,20 @@ static void int_param(char *buf, size_t n, int64_t v)
 	snprintf(buf, n, "%" PRId64, v);
 }
 
+void item_row_clear(struct item_row *r)
+{
+	free(r->id);
+	free(r->payload);
+	free(r->ics);
+	free(r->publisher);
+	free(r->published_at);
+	memset(r, 0, sizeof(*r));
+}
+
 void item_rows_free(struct item_row *r, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(r[i].id);
-		free(r[i].payload);
-		free(r[i].ics);
-		free(r[i].publisher);
-		free(r[i].published_at);
-	}
+	for (size_t i = 0; i < n; i++)
+		item_row_clear(&r[i]);
 	free(r);
 }
 

@@ -130,6 +130,7 @@ struct item_row {
 	char *published_at;
 	int64_t seq;
 };
+void item_row_clear(struct item_row *r); /* frees what the row holds, not the row */
 void item_rows_free(struct item_row *r, size_t n);
 enum store_result store_item_get(struct store *st, int64_t node_id, const char *item_id, struct item_row *out);
 /* The items with the given ids that exist, in the order asked. */

@@ -364,6 +364,36 @@ async def imported_items_keep_their_version_when_rows_change(env):
     assert summaries == [("bad@x", "Imported too"), ("edit@x", "Rewritten by SQL")], summaries  # seed@x: not in rv.ics
 
 
+@tap.test
+async def big_items_reply_is_paged(env):
+    """an items request over the reply size limit returns the first items and RSM pages to the rest"""
+    d = env.calpubsub
+    alice = await env.client("alice", resource="paged")
+    long_text = "DESCRIPTION:" + "agenda item " * 120 + "\r\n"
+    events = [vevent("page-%03d@x" % i, "202405%02dT100000Z" % (1 + i % 28), "Event %d" % i, long_text)
+              for i in range(250)]
+    out = d.ctl("import", write(env, "paged.ics", ics(*events)), "--node", "paged", "--owner", "alice@localhost")
+    assert out.returncode == 0, out.stderr
+    NS_RSM = "http://jabber.org/protocol/rsm"
+    seen, after, pages = [], None, 0
+    while True:
+        rsm = "<set xmlns='%s'><after>%s</after></set>" % (NS_RSM, after) if after else ""
+        reply = await alice.raw_iq("get", "<pubsub xmlns='%s'><items node='paged'/>%s</pubsub>" % (NS_PS, rsm))
+        assert reply.get("type") == "result", ET.tostring(reply, "unicode")[:300]
+        items = [i.get("id") for i in reply.iter("{%s}item" % NS_PS)]
+        assert all(i.find(".//{%s}description" % NS_XCAL) is not None for i in reply.iter("{%s}item" % NS_PS))
+        assert len(ET.tostring(reply)) < 300 * 1024, len(ET.tostring(reply))
+        pages += 1
+        seen += items
+        s = reply.find(".//{%s}set" % NS_RSM)
+        if not items or s is None or len(seen) >= 250:
+            break
+        assert s.findtext("{%s}count" % NS_RSM) == "250", ET.tostring(s, "unicode")
+        after = s.findtext("{%s}last" % NS_RSM)
+    assert pages >= 2, pages  # the first answer was cut to the reply size
+    assert sorted(seen) == sorted("page-%03d@x" % i for i in range(250)), (len(seen), len(set(seen)))
+
+
 async def publish(client, node, payload, item_id=None):
     attr = " id='%s'" % item_id if item_id else ""
     return await client.raw_iq("set", "<pubsub xmlns='%s'><publish node='%s'><item%s>%s</item></publish></pubsub>"

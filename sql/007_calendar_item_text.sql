@@ -64,13 +64,23 @@ $$;
 -- A calendar object rewritten or removed while its item still stands for its text: the
 -- item keeps that text. (Setting an item's ics does not change its version: the update
 -- trigger of 006 does not fire for it.)
+--
+-- An item row that another transaction has locked is skipped, not waited for: calpubsub
+-- locks an item before its object (it publishes over the item, or removes it and its
+-- trigger removes the object), so waiting here, with this object locked, could deadlock.
+-- That transaction is replacing or removing the item; the item's own trigger then gives
+-- a pending change the object's text as committed, which is still the old one.
 CREATE FUNCTION calpubsub_calendar_object_text_kept() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     v_node_id bigint;
 BEGIN
     SELECT id INTO v_node_id FROM calpubsub_node WHERE name = OLD.node_name AND deleted_at IS NULL;
-    UPDATE calpubsub_item SET ics = OLD.ics
-     WHERE node_id = v_node_id AND item_id = OLD.uid AND payload IS NULL AND ics IS NULL;
+    PERFORM 1 FROM calpubsub_item
+      WHERE node_id = v_node_id AND item_id = OLD.uid AND payload IS NULL AND ics IS NULL
+        FOR UPDATE SKIP LOCKED;
+    IF FOUND THEN
+        UPDATE calpubsub_item SET ics = OLD.ics WHERE node_id = v_node_id AND item_id = OLD.uid;
+    END IF;
     RETURN NULL;
 END
 $$;

@@ -412,7 +412,7 @@ bool cal_to_item(const char *ics, bool jcal, struct buf *payload, struct buf *bo
 
 size_t cal_item_size_bound(size_t ics_len)
 {
-	return 16 * ics_len + 2048;
+	return 24 * ics_len + 2048;
 }
 
 bool cal_to_item_payload(const char *ics, bool jcal, struct buf *out, struct buf *err)

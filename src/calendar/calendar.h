@@ -110,8 +110,10 @@ bool cal_to_item_payload(const char *ics, bool jcal, struct buf *out, struct buf
 bool cal_to_item(const char *ics, bool jcal, struct buf *payload, struct buf *body, struct buf *err);
 /* At least the size of the item payload, in either format, of a canonical object text of
  * ics_len bytes: an importer checks the node's max payload size with it and encodes only
- * when the bound is over. A one-digit value list grows the most, eightfold in xCal (",2"
- * becomes "<byyearday>2</byyearday>"): the bound leaves twice that (test_cal_codec). */
+ * when the bound is over. The worst growth found is about thirteenfold: empty one-letter
+ * properties in jCal ("A:" becomes "[&quot;a&quot;,{},&quot;unknown&quot;,&quot;&quot;]"),
+ * and a one-digit value list in xCal about tenfold; the bound leaves room over that
+ * (test_cal_codec). */
 size_t cal_item_size_bound(size_t ics_len);
 
 /* Decoders of a published payload holding exactly one calendar object. On failure they

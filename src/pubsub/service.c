@@ -48,7 +48,7 @@ void service_encode_item(const struct service *svc, const struct node_row *node,
 	}
 	free(*payload);
 	*payload = xstrdup(buf_cstr(&p));
-	if (body && !*body)
+	if (ok && body && !*body)
 		*body = xstrdup(buf_cstr(&b));
 	buf_free(&p);
 	buf_free(&b);

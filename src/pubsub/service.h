@@ -36,8 +36,8 @@ const struct node_limits *service_limits(const struct service *svc);
 typedef bool (*item_encoder_fn)(const char *ics, bool jcal, struct buf *payload, struct buf *body, struct buf *err);
 void service_set_item_encoder(struct service *svc, item_encoder_fn encode);
 /* Sets *payload (and *body when body is not NULL and *body is NULL) from the text of an
- * imported item of node. On failure, logs why and gives an empty payload: the item is
- * still named, with nothing in it. */
+ * imported item of node. On failure, logs why and gives an empty payload (and no body):
+ * the item is still named, with nothing in it. */
 void service_encode_item(const struct service *svc, const struct node_row *node, const char *item_id,
                          const char *ics, char **payload, char **body);
 

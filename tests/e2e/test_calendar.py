@@ -365,6 +365,33 @@ async def imported_items_keep_their_version_when_rows_change(env):
 
 
 @tap.test
+async def application_write_during_calpubsub_write_does_not_deadlock(env):
+    """an application rewriting an imported event's row while calpubsub replaces its item does not deadlock"""
+    d = env.calpubsub
+    d.ctl("import", write(env, "lk.ics", ics(vevent("lk@x", "20240402T100000Z", "Locked"))), "--node", "locks",
+          "--owner", "alice@localhost")
+    pg = env.postgres
+    argv = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(pg.port), "-U", "calpubsub",
+            "calpubsub"]
+    # calpubsub's order: the item first (a publish over it, or its removal), then its object
+    mine = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    mine.stdin.write("BEGIN;\nSET calpubsub.internal = 'on';\n"
+                     "UPDATE calpubsub_item SET payload = '<x xmlns=\"urn:t\"/>' WHERE item_id = 'lk@x';\n"
+                     "\\echo item-locked\n")
+    mine.stdin.flush()
+    assert mine.stdout.readline().strip() == "item-locked"
+    app = subprocess.Popen(argv + ["-c", "UPDATE calpubsub_calendar_object SET ics = replace(ics, 'Locked', "
+                                         "'Rewritten') WHERE uid = 'lk@x'"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    await asyncio.sleep(0.5)
+    mine.stdin.write("UPDATE calpubsub_calendar_object SET ics = ics WHERE uid = 'lk@x';\nCOMMIT;\n")
+    mine_out, mine_err = mine.communicate(timeout=20)
+    app_out, app_err = app.communicate(timeout=20)
+    assert (mine.returncode, app.returncode) == (0, 0), (mine_err, app_err)  # deadlock detected: one of them fails
+    assert "SUMMARY:Rewritten" in pg.psql("SELECT ics FROM calpubsub_calendar_object WHERE uid = 'lk@x'")
+
+
+@tap.test
 async def big_items_reply_is_paged(env):
     """an items request over the reply size limit returns the first items and RSM pages to the rest"""
     d = env.calpubsub

@@ -301,10 +301,12 @@ static void test_item_size_bound(void)
 	static const char *const growing[] = {
 		"RRULE:FREQ=YEARLY;BYYEARDAY=1%s\r\n",
 		"CATEGORIES:&%s\r\n",
+		"CATEGORIES:x%s\r\n",
 		"X-A;X-P=&:%s\r\n",
+		"A:%s\r\n",
 		"COMMENT:\"<&>%s\r\n",
 	};
-	static const char *const repeats[] = {",2", ",&", "", "\"<&>'"};
+	static const char *const repeats[] = {",2", ",&", ",", "", "", "\"<&>'"};
 	for (size_t g = 0; g < sizeof(growing) / sizeof(growing[0]); g++) {
 		struct buf text = BUF_INIT, tail = BUF_INIT;
 		buf_puts(&text, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:grow@x\r\n"
@@ -316,7 +318,7 @@ static void test_item_size_bound(void)
 			buf_printf(&text, growing[g], buf_cstr(&tail));
 		} else {
 			for (int i = 0; i < 2000; i++)
-				buf_printf(&text, growing[g], g == 2 ? "" : repeats[g]);
+				buf_printf(&text, growing[g], repeats[g]);
 		}
 		buf_puts(&text, "END:VEVENT\r\nEND:VCALENDAR\r\n");
 		double use = worst_bound_use(text.data, text.len);

@@ -435,15 +435,8 @@ void text_unescape(struct buf *out, const char *s, size_t n)
 
 void text_escape(struct buf *out, const char *s)
 {
-	for (; *s; s++) {
-		switch (*s) {
-		case '\\': buf_puts(out, "\\\\"); break;
-		case ';': buf_puts(out, "\\;"); break;
-		case ',': buf_puts(out, "\\,"); break;
-		case '\n': buf_puts(out, "\\n"); break;
-		default: buf_putc(out, *s);
-		}
-	}
+	for (; *s; s++)
+		text_escape_char(out, *s);
 	buf_append(out, "", 0); /* NUL-terminated even when empty */
 }
 

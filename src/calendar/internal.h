@@ -101,6 +101,18 @@ void cal_write_calendar_end(struct buf *out);
 
 /* Text escapes (RFC 5545 3.3.11). */
 void text_unescape(struct buf *out, const char *s, size_t n);
+/* One character of TEXT, escaped as RFC 5545 3.3.11 says. Inline: canonical text is
+ * written a character at a time. */
+static inline void text_escape_char(struct buf *out, char c)
+{
+	switch (c) {
+	case '\\': buf_append(out, "\\\\", 2); break;
+	case ';': buf_append(out, "\\;", 2); break;
+	case ',': buf_append(out, "\\,", 2); break;
+	case '\n': buf_append(out, "\\n", 2); break;
+	default: buf_putc(out, c);
+	}
+}
 void text_escape(struct buf *out, const char *s);
 /* Splits a raw value at commas (or another separator) that no backslash escapes. */
 size_t split_unescaped(const char *s, char sep, char ***out);

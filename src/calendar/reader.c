@@ -176,11 +176,17 @@ static void line_name(const char *s, size_t n, char *out, size_t cap)
 		out[0] = '\0';
 }
 
+/* Whether the value of a BEGIN or END line (no NUL inside: checked before) is kind. */
+static bool value_is(const char *v, size_t n, const char *kind)
+{
+	return strlen(kind) == n && strncasecmp(v, kind, n) == 0;
+}
+
 static bool is_top_level_kind(const char *v, size_t n)
 {
 	static const char *const kinds[] = {"VCALENDAR", "VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY", "VTIMEZONE"};
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-		if (strlen(kinds[i]) == n && strncasecmp(v, kinds[i], n) == 0)
+		if (value_is(v, n, kinds[i]))
 			return true;
 	return false;
 }
@@ -305,12 +311,6 @@ static void abandon_component(struct reader *rd, struct scan *sc)
 {
 	sc->cur.broken = true;
 	finish_component(rd, sc);
-}
-
-/* Whether the value of a BEGIN or END line (no NUL inside: checked before) is kind. */
-static bool value_is(const char *v, size_t n, const char *kind)
-{
-	return strlen(kind) == n && strncasecmp(v, kind, n) == 0;
 }
 
 static void scan_line(struct reader *rd, struct scan *sc, const char *s, size_t n, unsigned line)
@@ -496,7 +496,7 @@ static const char *const once_names[] = {"UID", "DTSTART", "DTEND", "DUE", "DURA
 static int once_index(const char *name)
 {
 	for (size_t k = 0; k < N_ONCE; k++)
-		if (once_names[k][0] == name[0] && strcmp(once_names[k], name) == 0)
+		if (name_eq(name, once_names[k]))
 			return (int)k;
 	return -1;
 }

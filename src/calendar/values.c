@@ -548,13 +548,7 @@ static void canonical_text(struct buf *out, const char *s)
 			s++;
 			continue;
 		}
-		switch (*s) {
-		case '\\': buf_append(out, "\\\\", 2); break;
-		case ';': buf_append(out, "\\;", 2); break;
-		case ',': buf_append(out, "\\,", 2); break;
-		case '\n': buf_append(out, "\\n", 2); break;
-		default: buf_putc(out, *s);
-		}
+		text_escape_char(out, *s);
 	}
 	buf_append(out, "", 0); /* NUL-terminated even when empty */
 }

@@ -47,10 +47,9 @@ void service_encode_item(const struct service *svc, const struct node_row *node,
 		buf_reset(&b);
 	}
 	free(*payload);
-	*payload = xstrdup(buf_cstr(&p));
+	*payload = buf_steal(&p);
 	if (ok && body && !*body)
-		*body = xstrdup(buf_cstr(&b));
-	buf_free(&p);
+		*body = buf_steal(&b);
 	buf_free(&b);
 	buf_free(&why);
 }

@@ -54,11 +54,11 @@ bool announce_subscription(struct service *svc, const struct node_row *node, con
  * access through a stricter access model or a lower affiliation). */
 bool end_lost_subscriptions(struct service *svc, const struct node_row *node, const char *only_bare,
                             struct ps_error *err);
-/* Queues the last published item for a new subscriber when the node sends it on
- * subscription (pubsub#send_last_published_item = on_sub). */
 /* Gives items read without a payload of their own (imported calendar items) their
  * calendar object's text encoded in the node's format. */
 void encode_imported_items(const struct service *svc, const struct node_row *node, struct item_row *items, size_t n);
+/* Queues the last published item for a new subscriber when the node sends it on
+ * subscription (pubsub#send_last_published_item = on_sub). */
 bool send_last_item(struct service *svc, const struct node_row *node, const char *jid, struct ps_error *err);
 /* The default configuration of new nodes, within the service's limits. */
 void service_config_defaults(const struct service *svc, struct node_config *c);

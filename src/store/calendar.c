@@ -344,9 +344,8 @@ static bool object_row(struct buf *b, size_t i, void *arg, char *err, size_t err
 }
 
 struct import_stream {
-	struct copy_in copy;
+	struct copy_in copy; /* copy.sent: false once anything failed */
 	char *node;
-	bool ok;
 };
 
 struct import_stream *store_import_stream_open(struct store *st, const char *node, char *err, size_t errlen)
@@ -357,21 +356,20 @@ struct import_stream *store_import_stream_open(struct store *st, const char *nod
 		return NULL;
 	}
 	s->node = xstrdup(node);
-	s->ok = true;
 	return s;
 }
 
 bool store_import_stream_put(struct import_stream *s, const struct import_object *o)
 {
-	if (!s->ok)
+	if (!s->copy.sent)
 		return false;
 	object_fields(&s->copy.rows, s->node, o);
-	return s->ok = copy_flush(&s->copy, false);
+	return copy_flush(&s->copy, false);
 }
 
 bool store_import_stream_close(struct import_stream *s, bool keep, char *err, size_t errlen)
 {
-	bool ok = copy_close(&s->copy, keep && s->ok, err, errlen);
+	bool ok = copy_close(&s->copy, keep, err, errlen);
 	free(s->node);
 	free(s);
 	return ok;

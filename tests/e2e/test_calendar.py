@@ -319,7 +319,8 @@ async def imports_while_stopped_deliver_every_version(env):
                                                vevent("edit@x", "20240402T100000Z", "Second version"))), "--node", "versions")
     kept = env.postgres.psql("SELECT string_agg(item_id || ':' || (ics LIKE '%SUMMARY:' || CASE item_id "
                              "WHEN 'edit@x' THEN 'First version' ELSE 'Soon removed' END || '%'), ',' ORDER BY item_id) "
-                             "FROM calpubsub_change WHERE kind = 'publish' AND payload IS NULL AND ics IS NOT NULL")
+                             "FROM calpubsub_change WHERE node_name = 'versions' AND kind = 'publish' AND payload IS NULL "
+                             "AND ics IS NOT NULL")
     assert kept == "edit@x:true,gone@x:true", kept  # the two superseded versions were copied into their changes
     d.start()
     await bob.wait_for(lambda s: ("retract", "gone@x") in events_of(bob, "versions", mark), 10, "the retraction")
@@ -331,8 +332,8 @@ async def imports_while_stopped_deliver_every_version(env):
     d.ctl("import", write(env, "ver3.ics", ics(vevent("edit@x", "20240402T100000Z", "Third version"))),
           "--node", "versions")
     await bob.wait_for(lambda s: ("edit@x", "Third version") in summaries_of(bob, "versions", mark), 10, "the third")
-    assert env.postgres.psql("SELECT count(*) FROM calpubsub_change WHERE item_id = 'edit@x' AND kind = 'publish' "
-                             "AND ics IS NOT NULL") == "1"
+    assert env.postgres.psql("SELECT count(*) FROM calpubsub_change WHERE node_name = 'versions' AND item_id = 'edit@x' "
+                             "AND kind = 'publish' AND ics IS NOT NULL") == "1"
 
 
 @tap.test

@@ -111,7 +111,8 @@ static void reload(struct daemon *d)
 
 static void on_link_closed(void *arg)
 {
-	(void)arg;
+	struct daemon *d = arg;
+	fanout_save_now(d->fanout);
 	loop_quit();
 }
 

@@ -29,9 +29,12 @@
 #define SLICE_MESSAGES 2000
 #define SYNC_EVERY_MESSAGES 2000
 #define SYNC_EVERY_MS 200
-/* While output flows the cursor is saved at most this often: each save is a durable
- * commit, and a checkpoint comes every SYNC_EVERY_BYTES. After a crash or a lost link at
- * most this much more is sent again (with the same ids) than with a save per checkpoint. */
+/* The cursor is saved at most this often: each save is a durable commit, and a
+ * checkpoint comes every SYNC_EVERY_BYTES while output flows and after every change
+ * otherwise. Saving after each of a stream of small fan-outs put an fsync on the machine
+ * while subscribers were still reading them (and in front of the next publish). A
+ * position the server confirmed in between is saved when the interval is over; after a
+ * crash or a lost link at most this much more is sent again (with the same ids). */
 #define SAVE_EVERY_MS 100
 #define PRUNE_EVERY_MS 60000
 #define KEEP_DELIVERED_SECONDS 3600
@@ -81,6 +84,11 @@ struct fanout {
 	unsigned long long bytes_at_sync; /* link_sent_bytes() at the last checkpoint */
 	uint64_t last_sync_ms;
 	uint64_t last_save_ms;
+	/* the newest position the server confirmed and that waits for save_timer */
+	bool confirmed_unsaved;
+	int64_t confirmed_change;
+	char *confirmed_position;
+	struct loop_timer save_timer;
 	uint64_t last_prune_ms;
 	fanout_ingest_fn ingest;
 	void *ingest_arg;
@@ -95,6 +103,7 @@ struct fanout {
 };
 
 static bool fanout_hook(void *arg);
+static void on_save_timer(void *arg);
 
 struct fanout *fanout_new(struct store *st, struct link *link, struct service *svc, const struct config *cfg)
 {
@@ -103,6 +112,7 @@ struct fanout *fanout_new(struct store *st, struct link *link, struct service *s
 	f->link = link;
 	f->svc = svc;
 	f->cfg = cfg;
+	loop_timer_init(&f->save_timer, on_save_timer, f);
 	loop_add_hook(fanout_hook, f);
 	return f;
 }
@@ -130,6 +140,7 @@ void fanout_free(struct fanout *f)
 {
 	if (!f)
 		return;
+	loop_timer_stop(&f->save_timer);
 	drop_batch(f);
 	buf_free(&f->event);
 	buf_free(&f->body_text);
@@ -142,6 +153,7 @@ void fanout_free(struct fanout *f)
 	free(f->bounce_nodes);
 	free(f->position);
 	free(f->saved_position);
+	free(f->confirmed_position);
 	free(f);
 }
 
@@ -149,6 +161,10 @@ static void reload(struct fanout *f)
 {
 	f->loaded = false;
 	f->generation++;
+	/* the position is read back from the database: a confirmation not saved yet goes
+	 * with the checkpoints in flight (what it covers is sent again) */
+	f->confirmed_unsaved = false;
+	loop_timer_stop(&f->save_timer);
 	drop_batch(f);
 }
 
@@ -238,24 +254,52 @@ static void set_position(char **dst, const char *jid)
 
 /* ---- checkpoints ---- */
 
+static bool ahead_of_saved(const struct fanout *f, int64_t change, const char *position)
+{
+	return change > f->saved_change ||
+	       (change == f->saved_change && position && (!f->saved_position || strcmp(position, f->saved_position) > 0));
+}
+
+static void save_confirmed(struct fanout *f)
+{
+	loop_timer_stop(&f->save_timer);
+	if (!f->confirmed_unsaved || !store_is_up(f->store))
+		return;
+	if (store_fanout_save(f->store, f->confirmed_change, f->confirmed_position) != STORE_OK)
+		return; /* the store reconnects, and the fan-out reloads */
+	f->confirmed_unsaved = false;
+	f->saved_change = f->confirmed_change;
+	set_position(&f->saved_position, f->confirmed_position);
+	f->last_save_ms = loop_now_ms();
+}
+
+static void on_save_timer(void *arg)
+{
+	save_confirmed(arg);
+}
+
 static void on_synced(bool ok, void *arg)
 {
 	struct checkpoint *cp = arg;
 	struct fanout *f = cp->f;
-	bool newer = cp->change > f->saved_change ||
-	             (cp->change == f->saved_change && cp->position &&
-	              (!f->saved_position || strcmp(cp->position, f->saved_position) > 0));
-	uint64_t now = loop_now_ms();
-	bool due = f->idle || now - f->last_save_ms >= SAVE_EVERY_MS;
-	if (ok && cp->generation == f->generation && newer && due && store_is_up(f->store)) {
-		if (store_fanout_save(f->store, cp->change, cp->position) == STORE_OK) {
-			f->saved_change = cp->change;
-			set_position(&f->saved_position, cp->position);
-			f->last_save_ms = now;
-		}
+	if (ok && cp->generation == f->generation && ahead_of_saved(f, cp->change, cp->position)) {
+		/* confirmations come back in the order their checkpoints went out */
+		f->confirmed_unsaved = true;
+		f->confirmed_change = cp->change;
+		set_position(&f->confirmed_position, cp->position);
+		uint64_t since = loop_now_ms() - f->last_save_ms;
+		if (since >= SAVE_EVERY_MS)
+			save_confirmed(f);
+		else if (!loop_timer_armed(&f->save_timer))
+			loop_timer_start(&f->save_timer, SAVE_EVERY_MS - since);
 	}
 	free(cp->position);
 	free(cp);
+}
+
+void fanout_save_now(struct fanout *f)
+{
+	save_confirmed(f);
 }
 
 static void checkpoint(struct fanout *f)

@@ -36,6 +36,9 @@ void fanout_set_multicast(struct fanout *f, struct multicast *mc);
 void fanout_bounced(struct fanout *f, const char *from, const char *id, bool permanent, const char *condition);
 /* Notification ids carry the node. Returns false when id is not one of ours. */
 bool fanout_parse_id(const char *id, int64_t *node_id);
+/* Saves at once the position the server confirmed last, if it waits for its turn (at
+ * shutdown). */
+void fanout_save_now(struct fanout *f);
 /* For tests and logs: notifications handed to the link so far. */
 uint64_t fanout_sent(const struct fanout *f);
 

@@ -45,6 +45,7 @@ struct link {
 	bool tcp_connecting;
 	bool online;
 	bool shutting_down;
+	bool close_sent; /* </stream:stream>, at shutdown */
 	unsigned attempt;
 	uint64_t online_since_ms;
 	uint64_t last_strophe_run_ms;
@@ -403,7 +404,8 @@ static void schedule_reconnect(struct link *l, bool capped)
 static void on_shutdown_timeout(void *arg)
 {
 	struct link *l = arg;
-	log_warn("the XMPP server did not close the stream in time; closing the socket");
+	log_warn("the XMPP server did not %s in time; closing the socket",
+	         l->close_sent ? "close the stream" : "confirm the last output");
 	if (l->fd >= 0)
 		shutdown(l->fd, SHUT_RDWR);
 	run_strophe(l);
@@ -490,21 +492,44 @@ void link_start(struct link *l)
 	connect_now(l);
 }
 
+static void send_stream_close(struct link *l)
+{
+	if (l->close_sent || !l->online)
+		return;
+	l->close_sent = true;
+	static const char close_stream[] = "</stream:stream>";
+	buf_append(&l->out, close_stream, sizeof(close_stream) - 1);
+	flush_output(l);
+}
+
+static void on_final_sync(bool ok, void *arg)
+{
+	(void)ok;
+	send_stream_close(arg);
+}
+
 void link_shutdown(struct link *l, unsigned timeout_ms, void (*done)(void *arg), void *arg)
 {
-	l->shutting_down = true;
 	l->shutdown_done = done;
 	l->shutdown_arg = arg;
 	loop_timer_stop(&l->reconnect_timer);
 	loop_timer_stop(&l->ping_timer);
 	if (!l->online) {
+		l->shutting_down = true;
 		finish_shutdown(l);
 		return;
 	}
-	static const char close_stream[] = "</stream:stream>";
-	buf_append(&l->out, close_stream, sizeof(close_stream) - 1);
-	flush_output(l);
 	loop_timer_start(&l->shutdown_timer, timeout_ms);
+	/* Output the server has not confirmed yet: the stream closes once it has, so that
+	 * the confirmations (the fan-out's saved position) cover everything sent, and a
+	 * restart sends nothing again. Some servers (ejabberd) drop what a stream carries
+	 * after its close. The sync goes out before output is refused. */
+	bool wait = link_unconfirmed_bytes(l) > 0;
+	if (wait)
+		link_sync(l, on_final_sync, l);
+	l->shutting_down = true;
+	if (!wait)
+		send_stream_close(l);
 }
 
 bool link_online(const struct link *l)

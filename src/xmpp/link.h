@@ -28,8 +28,9 @@ void link_set_handlers(struct link *l, link_state_fn on_state, void *state_arg, 
 typedef bool (*link_input_done_fn)(bool more_ready, void *arg);
 void link_set_input_done(struct link *l, link_input_done_fn fn, void *arg);
 void link_start(struct link *l);
-/* Flushes what is queued, closes the stream and waits for the server to close its side,
- * at most timeout_ms; then calls done(). */
+/* Flushes what is queued, waits for the server to confirm it has handled it (a sync),
+ * closes the stream and waits for the server to close its side, at most timeout_ms in
+ * all; then calls done(). */
 void link_shutdown(struct link *l, unsigned timeout_ms, void (*done)(void *arg), void *arg);
 bool link_online(const struct link *l);
 

@@ -157,14 +157,16 @@ void fanout_free(struct fanout *f)
 	free(f);
 }
 
+static void save_confirmed(struct fanout *f);
+
 static void reload(struct fanout *f)
 {
+	/* What the server confirmed stays true when the link or the database goes: saved
+	 * now if the database is there (else at the next reload), before the position is
+	 * read back from it. */
+	save_confirmed(f);
 	f->loaded = false;
 	f->generation++;
-	/* the position is read back from the database: a confirmation not saved yet goes
-	 * with the checkpoints in flight (what it covers is sent again) */
-	f->confirmed_unsaved = false;
-	loop_timer_stop(&f->save_timer);
 	drop_batch(f);
 }
 

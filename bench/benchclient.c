@@ -239,7 +239,7 @@ static int run_clients(int argc, char **argv)
 	login_rate = atof(argv[7]);
 	clients = calloc((size_t)n_clients, sizeof(*clients));
 	for (int i = 0; i < n_clients; i++)
-		snprintf(clients[i].bare, sizeof(clients[i].bare), "%s%d@" DOMAIN, prefix, first + i);
+		snprintf(clients[i].bare, sizeof(clients[i].bare), "%s%06d@" DOMAIN, prefix, first + i);
 	xmpp_initialize();
 	ctx = xmpp_ctx_new(NULL, &logger);
 	start_ns = now_ns();

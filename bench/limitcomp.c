@@ -3,7 +3,8 @@
  * the notification once (the received item, serialized by libstrophe) and writes one
  * <message/> per subscriber, the same bytes calpubsub writes, to the same N clients
  * through the same server, as fast as the server reads them. No database, no flow
- * control, no subscriber lookup: the subscribers are PREFIX<FIRST>..PREFIX<FIRST+COUNT-1>.
+ * control, no subscriber lookup: the subscribers are PREFIX<FIRST>..PREFIX<FIRST+COUNT-1>,
+ * numbers of six digits.
  *
  *   limitcomp HOST PORT JID SECRET NODE PREFIX FIRST COUNT [MULTICAST BATCH]
  *
@@ -171,7 +172,7 @@ static int on_iq(xmpp_conn_t *c, xmpp_stanza_t *st, void *ud)
 			out_append(tail, open_len);
 			out_puts("<addresses xmlns='http://jabber.org/protocol/address'>");
 			for (long k = 0; k < batch && i < count; k++, i++) {
-				n = snprintf(head, sizeof(head), "<address type='bcc' jid='%s%ld@localhost'/>", prefix, first + i);
+				n = snprintf(head, sizeof(head), "<address type='bcc' jid='%s%06ld@localhost'/>", prefix, first + i);
 				out_append(head, (size_t)n);
 			}
 			out_puts("</addresses>");
@@ -183,7 +184,7 @@ static int on_iq(xmpp_conn_t *c, xmpp_stanza_t *st, void *ud)
 		return 1;
 	}
 	for (long i = 0; i < count; i++) {
-		int n = snprintf(head, sizeof(head), "<message from='%s' id='ps-%llu-%ld' to='%s%ld@localhost", jid, s, i,
+		int n = snprintf(head, sizeof(head), "<message from='%s' id='ps-%llu-%ld' to='%s%06ld@localhost", jid, s, i,
 		                 prefix, first + i);
 		out_append(head, (size_t)n);
 		out_append(tail, tail_len);

@@ -457,6 +457,45 @@ async def publishes_arriving_together(env):
         "a forbidden publish rolled back the requests that shared its transaction"
 
 
+@tap.test
+async def refused_at_commit_leaves_nothing(env):
+    """a publish whose change the database refuses at the end of its transaction fails whole: no item, no notification"""
+    s = await clients(env)
+    d = env.calpubsub
+    node = await node_with(s)
+    await s.barrier.join(s.carol)
+    m = mark(s.carol)
+    ok(await publish(s.bob, node, "before"))
+    # the item is written first and the change after it; both go with the COMMIT
+    env.postgres.psql(
+        "CREATE FUNCTION test_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.item_id LIKE 'refused%' THEN RAISE EXCEPTION 'change refused by the test'; END IF; "
+        "RETURN NEW; END $$; "
+        "CREATE TRIGGER test_refuse_change BEFORE INSERT ON calpubsub_change FOR EACH ROW "
+        "EXECUTE FUNCTION test_refuse_change()", dbname=d.dbname)
+    try:
+        since = d.log_mark()
+        err(await publish(s.bob, node, "refused"), "internal-server-error", "cancel", what="one publish alone")
+        assert "change refused by the test" in d.log_text()[since:]
+        # and inside a shared transaction: the others are committed, the refused one is not
+        replies = await asyncio.gather(*([publish(s.bob, node, "r%02d" % i) for i in range(8)] +
+                                         [publish(s.bob, node, "refused-too")] +
+                                         [publish(s.bob, node, "r%02d" % i) for i in range(8, 16)]))
+    finally:
+        env.postgres.psql("DROP TRIGGER test_refuse_change ON calpubsub_change; DROP FUNCTION test_refuse_change()",
+                          dbname=d.dbname)
+    err(replies[8], "internal-server-error", "cancel", what="the refused publish of the burst")
+    assert all(r.get("type") == "result" for r in replies[:8] + replies[9:])
+    expected = ["before"] + ["r%02d" % i for i in range(16)]
+    assert sorted(item_ids(ok(await get_items(s.alice, node)))) == expected
+    await s.barrier.wait(s.carol)
+    got = [i for x in messages(s.carol, lambda x: notified_items(x, node), m) for i in notified_items(x, node)]
+    assert sorted(got) == expected, "notifications: %s" % got
+    # the connection and its transactions are sound afterwards
+    ok(await publish(s.bob, node, "after"))
+    assert "after" in item_ids(ok(await get_items(s.alice, node)))
+
+
 def main():
     tap.run(lambda server: environment(server=server, users=USERS))
 

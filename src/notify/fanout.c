@@ -70,14 +70,6 @@ struct fanout {
 	struct change_row *batch;
 	size_t n_batch;
 	size_t batch_pos;
-	/* The last fetch returned everything there was, and no notification came since it
-	 * was sent: a fetch now would return nothing, so the fan-out goes idle without one
-	 * (after every publish that round trip stood between the fan-out and the write of
-	 * its notifications). Every transaction that logs a change notifies on commit, and a
-	 * commit the fetch could not see notifies after it. */
-	bool batch_was_all;
-	unsigned long wakes;
-	unsigned long wakes_at_fetch;
 	/* the change being sent */
 	struct change_row *current;
 	struct node_row node;
@@ -142,7 +134,6 @@ static void drop_batch(struct fanout *f)
 	change_rows_free(f->batch, f->n_batch);
 	f->batch = NULL;
 	f->n_batch = f->batch_pos = 0;
-	f->batch_was_all = false;
 }
 
 void fanout_free(struct fanout *f)
@@ -196,7 +187,6 @@ void fanout_link_state(struct fanout *f, bool up)
 void fanout_wake(struct fanout *f)
 {
 	f->idle = false;
-	f->wakes++;
 }
 
 void fanout_set_multicast(struct fanout *f, struct multicast *mc)
@@ -649,16 +639,13 @@ static int send_page(struct fanout *f)
 static bool next_change(struct fanout *f)
 {
 	if (f->batch_pos >= f->n_batch) {
-		bool nothing_new = f->batch_was_all && f->wakes == f->wakes_at_fetch;
-		drop_batch(f);
-		if (nothing_new)
-			return false;
-		f->wakes_at_fetch = f->wakes;
+		change_rows_free(f->batch, f->n_batch);
+		f->batch = NULL;
+		f->n_batch = f->batch_pos = 0;
 		if (store_changes_after(f->store, f->change - 1, CHANGE_BATCH, &f->batch, &f->n_batch) != STORE_OK)
 			return false;
 		if (!f->n_batch)
 			return false;
-		f->batch_was_all = f->n_batch < CHANGE_BATCH;
 	}
 	f->current = &f->batch[f->batch_pos++];
 	if (f->current->id != f->change) {

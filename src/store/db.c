@@ -2,10 +2,7 @@
  * through the event loop) so that a database that is down or slow never stalls the XMPP
  * link; statements are synchronous because they are short and local, and every one of
  * them goes through store_query(), which notices a lost connection and starts the
- * reconnect. Statements are prepared once per connection, on first use. A transaction's
- * BEGIN, and the writes in it whose results nobody waits for (store_defer), wait for its
- * next statement or its COMMIT and go with it in one pipeline: a publish is two round
- * trips (its node, then BEGIN, item, change and COMMIT) instead of five. */
+ * reconnect. Statements are prepared once per connection, on first use. */
 #include "internal.h"
 
 #include "../backoff.h"
@@ -37,27 +34,13 @@ struct store {
 	bool down_reported;
 	const char **prepared; /* labels prepared on the current connection */
 	size_t n_prepared, cap_prepared;
-	/* Statements waiting to go with the next one, in one pipeline: the transaction's
-	 * BEGIN, and writes whose result nobody waits for (store_defer) */
-	bool begin_pending;
-	struct deferred {
-		const char *label;
-		int nparams;
-		char **params;
-	} *deferred;
-	size_t n_deferred, cap_deferred;
-	bool waiting_failed; /* what store_conn() sent for the transaction failed */
 };
 
 static void start_connect(void *arg);
 static void on_socket(int fd, short revents, void *arg);
 
-static void send_waiting(struct store *st);
-
-/* For direct libpq use (COPY, migrations): what the transaction holds back goes first. */
 PGconn *store_conn(struct store *st)
 {
-	send_waiting(st);
 	return st->conn;
 }
 
@@ -89,17 +72,6 @@ static void forget_prepared(struct store *st)
 	st->n_prepared = 0;
 }
 
-static void drop_waiting(struct store *st)
-{
-	for (size_t i = 0; i < st->n_deferred; i++) {
-		for (int k = 0; k < st->deferred[i].nparams; k++)
-			free(st->deferred[i].params[k]);
-		free(st->deferred[i].params);
-	}
-	st->n_deferred = 0;
-	st->begin_pending = false;
-}
-
 /* First line of a libpq message, for one-line logs. */
 static void first_line(char *dst, size_t n, const char *msg)
 {
@@ -114,7 +86,6 @@ static void schedule_retry(struct store *st, const char *why)
 		PQfinish(st->conn);
 	st->conn = NULL;
 	forget_prepared(st);
-	drop_waiting(st);
 	loop_timer_stop(&st->connect_timer);
 	bool was_up = st->state == CS_UP;
 	st->state = CS_WAITING;
@@ -308,8 +279,6 @@ void store_free(struct store *st)
 	}
 	if (st->conn)
 		PQfinish(st->conn);
-	drop_waiting(st);
-	free(st->deferred);
 	free(st->prepared);
 	free(st->conninfo);
 	free(st);
@@ -360,108 +329,6 @@ static enum store_result classify_failure(struct store *st, const char *label, P
 	return r;
 }
 
-/* The one result of the query sent next in a pipeline, read to its end. */
-static PGresult *pipeline_result(PGconn *conn)
-{
-	PGresult *first = PQgetResult(conn);
-	if (!first)
-		return NULL;
-	for (PGresult *more; (more = PQgetResult(conn)) != NULL;)
-		PQclear(more);
-	return first;
-}
-
-static bool prepare(struct store *st, const char *label, const char *sql, int nparams, enum store_result *res)
-{
-	if (is_prepared(st, label))
-		return true;
-	PGresult *p = PQprepare(st->conn, label, sql, nparams, NULL);
-	if (PQresultStatus(p) != PGRES_COMMAND_OK) {
-		*res = classify_failure(st, label, p);
-		return false;
-	}
-	PQclear(p);
-	remember_prepared(st, label);
-	return true;
-}
-
-/* Sends what waits (BEGIN, deferred statements) and then LABEL (NULL: nothing more) in
- * one pipeline, one round trip. Returns LABEL's result, or NULL with *res set when
- * anything failed: the first failure is classified and logged under its own label, and
- * what followed it in the pipeline did not run. */
-static PGresult *exec_pipeline(struct store *st, const char *label, int nparams, const char *const *params,
-                               enum store_result *res)
-{
-	PGconn *conn = st->conn;
-	if (st->begin_pending && !prepare(st, "begin", "BEGIN", 0, res)) {
-		drop_waiting(st);
-		return NULL;
-	}
-	size_t n_sent = 0;
-	const char **labels = xcalloc(st->n_deferred + 2, sizeof(*labels));
-	bool sent = PQenterPipelineMode(conn);
-	if (sent && st->begin_pending) {
-		sent = PQsendQueryPrepared(conn, "begin", 0, NULL, NULL, NULL, 0);
-		labels[n_sent++] = "begin";
-	}
-	for (size_t i = 0; sent && i < st->n_deferred; i++) {
-		const struct deferred *d = &st->deferred[i];
-		sent = PQsendQueryPrepared(conn, d->label, d->nparams, (const char *const *)d->params, NULL, NULL, 0);
-		labels[n_sent++] = d->label;
-	}
-	if (sent && label) {
-		sent = PQsendQueryPrepared(conn, label, nparams, params, NULL, NULL, 0);
-		labels[n_sent++] = label;
-	}
-	sent = sent && PQpipelineSync(conn);
-	PGresult *failed = NULL, *last = NULL;
-	const char *failed_label = NULL;
-	for (size_t i = 0; sent && i < n_sent; i++) {
-		PGresult *r = pipeline_result(conn);
-		ExecStatusType status = PQresultStatus(r);
-		if (!failed && status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-			failed = r;
-			failed_label = labels[i];
-		} else if (i == n_sent - 1 && label && !failed) {
-			last = r;
-		} else {
-			PQclear(r); /* earlier results, or skipped after the failure */
-		}
-	}
-	if (sent) {
-		PGresult *sync = PQgetResult(conn);
-		sent = PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
-		PQclear(sync);
-		sent = sent && PQexitPipelineMode(conn);
-	}
-	drop_waiting(st);
-	if (!sent) {
-		PQclear(failed);
-		PQclear(last);
-		free(labels);
-		/* usually the connection broke; if not, its state is unknown: start again */
-		if (PQstatus(conn) == CONNECTION_OK)
-			schedule_retry(st, "a pipeline of statements went out of step");
-		else
-			connection_lost(st);
-		*res = STORE_UNAVAILABLE;
-		return NULL;
-	}
-	if (failed) {
-		*res = classify_failure(st, failed_label, failed);
-		free(labels);
-		return NULL;
-	}
-	free(labels);
-	*res = STORE_OK;
-	return last;
-}
-
-static bool has_waiting(const struct store *st)
-{
-	return st->begin_pending || st->n_deferred;
-}
-
 PGresult *store_query(struct store *st, const char *label, const char *sql, int nparams,
                       const char *const *params, enum store_result *res)
 {
@@ -469,10 +336,15 @@ PGresult *store_query(struct store *st, const char *label, const char *sql, int 
 		*res = STORE_UNAVAILABLE;
 		return NULL;
 	}
-	if (!prepare(st, label, sql, nparams, res))
-		return NULL;
-	if (has_waiting(st))
-		return exec_pipeline(st, label, nparams, params, res);
+	if (!is_prepared(st, label)) {
+		PGresult *p = PQprepare(st->conn, label, sql, nparams, NULL);
+		if (PQresultStatus(p) != PGRES_COMMAND_OK) {
+			*res = classify_failure(st, label, p);
+			return NULL;
+		}
+		PQclear(p);
+		remember_prepared(st, label);
+	}
 	PGresult *r = PQexecPrepared(st->conn, label, nparams, params, NULL, NULL, 0);
 	ExecStatusType s = PQresultStatus(r);
 	if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) {
@@ -481,37 +353,6 @@ PGresult *store_query(struct store *st, const char *label, const char *sql, int 
 	}
 	*res = classify_failure(st, label, r);
 	return NULL;
-}
-
-enum store_result store_defer(struct store *st, const char *label, const char *sql, int nparams,
-                              const char *const *params)
-{
-	if (!store_in_transaction(st))
-		return store_command(st, label, sql, nparams, params);
-	enum store_result res;
-	if (!prepare(st, label, sql, nparams, &res))
-		return res;
-	if (st->n_deferred == st->cap_deferred) {
-		st->cap_deferred = st->cap_deferred ? st->cap_deferred * 2 : 8;
-		st->deferred = xrealloc(st->deferred, st->cap_deferred * sizeof(*st->deferred));
-	}
-	struct deferred *d = &st->deferred[st->n_deferred++];
-	d->label = label;
-	d->nparams = nparams;
-	d->params = xcalloc((size_t)nparams + 1, sizeof(*d->params));
-	for (int i = 0; i < nparams; i++)
-		d->params[i] = params[i] ? xstrdup(params[i]) : NULL;
-	return STORE_OK;
-}
-
-static void send_waiting(struct store *st)
-{
-	if (!st->conn || st->state != CS_UP || !has_waiting(st))
-		return;
-	enum store_result res;
-	exec_pipeline(st, NULL, 0, NULL, &res);
-	if (res != STORE_OK)
-		st->waiting_failed = true;
 }
 
 enum store_result store_command(struct store *st, const char *label, const char *sql, int nparams,
@@ -525,56 +366,22 @@ enum store_result store_command(struct store *st, const char *label, const char 
 
 enum store_result store_begin(struct store *st)
 {
-	if (!st || st->state != CS_UP || !st->conn)
-		return STORE_UNAVAILABLE;
-	PGTransactionStatusType t = PQtransactionStatus(st->conn);
-	if (t == PQTRANS_INERROR) {
-		log_error("database: BEGIN inside a failed transaction");
-		return STORE_FAILED;
-	}
-	st->waiting_failed = false;
-	/* inside an open transaction BEGIN only warns, as PostgreSQL does */
-	st->begin_pending = st->begin_pending || t == PQTRANS_IDLE;
-	return STORE_OK;
+	return store_command(st, "begin", "BEGIN", 0, NULL);
 }
 
 enum store_result store_commit(struct store *st)
 {
-	if (!st || st->state != CS_UP || !st->conn)
-		return STORE_UNAVAILABLE;
-	if (st->begin_pending && !st->n_deferred) {
-		st->begin_pending = false; /* nothing was run in it */
-		return STORE_OK;
-	}
-	if (st->waiting_failed) {
-		store_rollback(st);
-		return STORE_FAILED;
-	}
-	enum store_result res;
-	PGresult *r = store_query(st, "commit", "COMMIT", 0, NULL, &res);
-	/* COMMIT of a transaction a failure aborted succeeds, as a ROLLBACK */
-	if (r && strcmp(PQcmdStatus(r), "COMMIT") != 0) {
-		log_error("database: the transaction was rolled back instead of committed");
-		res = STORE_FAILED;
-	}
-	PQclear(r);
-	return res;
+	return store_command(st, "commit", "COMMIT", 0, NULL);
 }
 
 bool store_in_transaction(const struct store *st)
 {
-	return st && st->state == CS_UP && st->conn &&
-	       (st->begin_pending || PQtransactionStatus(st->conn) == PQTRANS_INTRANS);
+	return st && st->state == CS_UP && st->conn && PQtransactionStatus(st->conn) == PQTRANS_INTRANS;
 }
 
 void store_rollback(struct store *st)
 {
-	if (!st)
-		return;
-	bool sent = !st->begin_pending; /* else BEGIN never went */
-	drop_waiting(st);
-	st->waiting_failed = false;
-	if (sent && st->state == CS_UP && st->conn && PQtransactionStatus(st->conn) != PQTRANS_IDLE)
+	if (st && st->state == CS_UP && st->conn)
 		PQclear(PQexec(st->conn, "ROLLBACK"));
 }
 

@@ -32,11 +32,6 @@ PGresult *store_query(struct store *st, const char *label, const char *sql, int 
 /* Same for statements without result rows; returns STORE_OK or the failure. */
 enum store_result store_command(struct store *st, const char *label, const char *sql, int nparams,
                                 const char *const *params);
-/* A write whose result nobody waits for: inside a transaction it waits and goes with the
- * transaction's next statement (or its COMMIT) in one pipeline, and a failure is reported
- * there; outside one it runs at once, as store_command(). */
-enum store_result store_defer(struct store *st, const char *label, const char *sql, int nparams,
-                              const char *const *params);
 /* Runs SQL text without parameters (several statements, a migration script) on a
  * connection used directly; on failure copies the first line of the error to err. */
 bool store_exec_text(PGconn *conn, const char *sql, char *err, size_t errlen);

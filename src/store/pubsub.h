@@ -142,8 +142,7 @@ enum store_result store_items_by_id(struct store *st, int64_t node_id, const cha
 enum store_result store_items_window(struct store *st, int64_t node_id, int anchor, const char *key, int64_t index,
                                      int64_t limit, struct item_row **out, size_t *n, int64_t *preceding);
 enum store_result store_item_count(struct store *st, int64_t node_id, int64_t *n);
-/* Inserts or replaces an item, making it the newest; expire_after 0 means never. Inside a
- * transaction, deferred as store_log_change() is. */
+/* Inserts or replaces an item, making it the newest; expire_after 0 means never. */
 enum store_result store_item_put(struct store *st, int64_t node_id, const char *item_id, const char *payload,
                                  const char *publisher, int64_t expire_after);
 /* Whether the item exists (and is live); *publisher is set to its publisher (may be NULL). */
@@ -230,9 +229,7 @@ struct change_input {
 	const char *stamp;
 	const char *body;
 };
-/* Logs a change for the fan-out. Inside a transaction it goes with the transaction's next
- * statement or its COMMIT, which report a failure (see store_defer). */
-enum store_result store_log_change(struct store *st, const struct change_input *c);
+enum store_result store_log_change(struct store *st, const struct change_input *c, int64_t *id);
 enum store_result store_changes_after(struct store *st, int64_t after, int limit, struct change_row **out,
                                       size_t *n);
 enum store_result store_fanout_cursor(struct store *st, int64_t *change_id, char **position);

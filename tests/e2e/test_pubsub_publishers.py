@@ -458,15 +458,15 @@ async def publishes_arriving_together(env):
 
 
 @tap.test
-async def refused_at_commit_leaves_nothing(env):
-    """a publish whose change the database refuses at the end of its transaction fails whole: no item, no notification"""
+async def refused_change_leaves_nothing(env):
+    """a publish whose change the database refuses after its item was written fails whole: no item, no notification"""
     s = await clients(env)
     d = env.calpubsub
     node = await node_with(s)
     await s.barrier.join(s.carol)
     m = mark(s.carol)
     ok(await publish(s.bob, node, "before"))
-    # the item is written first and the change after it; both go with the COMMIT
+    # the item is written first and the change after it, in one transaction
     env.postgres.psql(
         "CREATE FUNCTION test_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
         "IF NEW.item_id LIKE 'refused%' THEN RAISE EXCEPTION 'change refused by the test'; END IF; "

@@ -5,6 +5,7 @@ pubsub#max_items with every publish_node_full behaviour, item expiry done by cal
 itself, payload size limits, and the node options that shape notifications."""
 
 import asyncio
+import contextlib
 import os
 import re
 import sys
@@ -415,6 +416,21 @@ async def notification_options(env):
     assert app_feature(e) == "subscribe"
 
 
+@contextlib.contextmanager
+def database_refuses(env, table, condition, message):
+    """While inside, the database raises MESSAGE for rows of TABLE where CONDITION (on NEW)."""
+    d = env.calpubsub
+    env.postgres.psql(
+        "CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF %s THEN RAISE EXCEPTION '%s'; END IF; RETURN NEW; END $$; "
+        "CREATE TRIGGER test_refuse BEFORE INSERT OR UPDATE ON %s FOR EACH ROW "
+        "EXECUTE FUNCTION test_refuse()" % (condition, message, table), dbname=d.dbname)
+    try:
+        yield
+    finally:
+        env.postgres.psql("DROP TRIGGER test_refuse ON %s; DROP FUNCTION test_refuse()" % table, dbname=d.dbname)
+
+
 @tap.test
 async def publishes_arriving_together(env):
     """a burst of publishes shares commits; a refused one and a forbidden one fail alone, every other is stored and notified once"""
@@ -422,20 +438,12 @@ async def publishes_arriving_together(env):
     d = env.calpubsub
     node = await node_with(s)
     await s.barrier.join(s.carol)
-    env.postgres.psql(
-        "CREATE FUNCTION test_refuse_item() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        "IF NEW.item_id = 'refused' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$; "
-        "CREATE TRIGGER test_refuse_item BEFORE INSERT OR UPDATE ON calpubsub_item FOR EACH ROW "
-        "EXECUTE FUNCTION test_refuse_item()", dbname=d.dbname)
-    try:
+    with database_refuses(env, "calpubsub_item", "NEW.item_id = 'refused'", "refused by the test"):
         ids = ["p%02d" % i for i in range(40)]
         m, since = mark(s.carol), d.log_mark()
         tasks = [publish(s.bob, node, i) for i in ids[:20]] + [publish(s.bob, node, "refused")] + \
                 [publish(s.dave, node, "intruder")] + [publish(s.bob, node, i) for i in ids[20:]]
         replies = await asyncio.gather(*tasks)
-    finally:
-        env.postgres.psql("DROP TRIGGER test_refuse_item ON calpubsub_item; DROP FUNCTION test_refuse_item()",
-                          dbname=d.dbname)
     for i, r in zip(ids, replies[:20] + replies[22:]):
         assert published_id(ok(r, "publish " + i)) == i
     err(replies[20], "internal-server-error", "cancel", what="the item the database refused")
@@ -467,13 +475,7 @@ async def refused_change_leaves_nothing(env):
     m = mark(s.carol)
     ok(await publish(s.bob, node, "before"))
     # the item is written first and the change after it, in one transaction
-    env.postgres.psql(
-        "CREATE FUNCTION test_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-        "IF NEW.item_id LIKE 'refused%' THEN RAISE EXCEPTION 'change refused by the test'; END IF; "
-        "RETURN NEW; END $$; "
-        "CREATE TRIGGER test_refuse_change BEFORE INSERT ON calpubsub_change FOR EACH ROW "
-        "EXECUTE FUNCTION test_refuse_change()", dbname=d.dbname)
-    try:
+    with database_refuses(env, "calpubsub_change", "NEW.item_id LIKE 'refused%'", "change refused by the test"):
         since = d.log_mark()
         err(await publish(s.bob, node, "refused"), "internal-server-error", "cancel", what="one publish alone")
         assert "change refused by the test" in d.log_text()[since:]
@@ -481,9 +483,6 @@ async def refused_change_leaves_nothing(env):
         replies = await asyncio.gather(*([publish(s.bob, node, "r%02d" % i) for i in range(8)] +
                                          [publish(s.bob, node, "refused-too")] +
                                          [publish(s.bob, node, "r%02d" % i) for i in range(8, 16)]))
-    finally:
-        env.postgres.psql("DROP TRIGGER test_refuse_change ON calpubsub_change; DROP FUNCTION test_refuse_change()",
-                          dbname=d.dbname)
     err(replies[8], "internal-server-error", "cancel", what="the refused publish of the burst")
     assert all(r.get("type") == "result" for r in replies[:8] + replies[9:])
     expected = ["before"] + ["r%02d" % i for i in range(16)]

@@ -28,6 +28,8 @@
 
 #define NS_PUBSUB "http://jabber.org/protocol/pubsub"
 #define NS_EVENT "http://jabber.org/protocol/pubsub#event"
+/* PREFIX and a number of six digits, as bench/run's user_name() and benchclient spell them */
+#define SUBSCRIBER_JID "%s%06ld@localhost"
 
 static xmpp_ctx_t *ctx;
 static xmpp_conn_t *conn;
@@ -172,7 +174,7 @@ static int on_iq(xmpp_conn_t *c, xmpp_stanza_t *st, void *ud)
 			out_append(tail, open_len);
 			out_puts("<addresses xmlns='http://jabber.org/protocol/address'>");
 			for (long k = 0; k < batch && i < count; k++, i++) {
-				n = snprintf(head, sizeof(head), "<address type='bcc' jid='%s%06ld@localhost'/>", prefix, first + i);
+				n = snprintf(head, sizeof(head), "<address type='bcc' jid='" SUBSCRIBER_JID "'/>", prefix, first + i);
 				out_append(head, (size_t)n);
 			}
 			out_puts("</addresses>");
@@ -184,7 +186,7 @@ static int on_iq(xmpp_conn_t *c, xmpp_stanza_t *st, void *ud)
 		return 1;
 	}
 	for (long i = 0; i < count; i++) {
-		int n = snprintf(head, sizeof(head), "<message from='%s' id='ps-%llu-%ld' to='%s%06ld@localhost", jid, s, i,
+		int n = snprintf(head, sizeof(head), "<message from='%s' id='ps-%llu-%ld' to='" SUBSCRIBER_JID, jid, s, i,
 		                 prefix, first + i);
 		out_append(head, (size_t)n);
 		out_append(tail, tail_len);

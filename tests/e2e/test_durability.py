@@ -122,9 +122,11 @@ async def stop_right_after_fanouts_saves_their_position(env):
     ids = ["s%d" % i for i in range(4)]
     for i in ids:
         await publish(alice, "stop-saves", i)
-    # A publish is answered in the loop turn that writes its notifications, and the
-    # server confirms them during the stop. The cursor is saved at most every 100 ms:
-    # the last confirmations wait for their turn, and the stop must not drop them.
+    # Every notification has gone out (bob has them all; a slow build may fan out a
+    # publish a loop turn after answering it), and the server confirms the last ones
+    # just before or during the stop. The cursor is saved at most every 100 ms: the last
+    # confirmations wait for their turn, and the stop must not drop them.
+    await expect_all([bob], "stop-saves", ids, 30)
     assert env.calpubsub.stop() == 0
     cursor = env.postgres.psql("SELECT f.change_id = (SELECT max(id) + 1 FROM calpubsub_change) "
                                "AND f.position IS NULL FROM calpubsub_fanout f")

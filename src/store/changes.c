@@ -53,10 +53,11 @@ enum store_result store_log_change(struct store *st, const struct change_input *
 	snprintf(ids, sizeof(ids), "%" PRId64, c->node_id);
 	const char *p[] = {ids,        c->node,  kind_names[c->kind], c->item_id, c->payload, c->publisher, c->target,
 	                   c->subject, c->subid, c->state,           c->uri,     c->stamp,   c->body};
+	const char *sql = "SELECT calpubsub_log_change($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+	if (!id)
+		return store_command_later(st, "log_change", sql, 13, p);
 	enum store_result r;
-	PGresult *res = store_query(st, "log_change",
-	                            "SELECT calpubsub_log_change($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-	                            13, p, &r);
+	PGresult *res = store_query(st, "log_change", sql, 13, p, &r);
 	if (!res)
 		return r;
 	if (id)

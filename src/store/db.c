@@ -2,7 +2,12 @@
  * through the event loop) so that a database that is down or slow never stalls the XMPP
  * link; statements are synchronous because they are short and local, and every one of
  * them goes through store_query(), which notices a lost connection and starts the
- * reconnect. Statements are prepared once per connection, on first use. */
+ * reconnect. Statements are prepared once per connection, on first use.
+ *
+ * A round trip costs calpubsub two context switches, more than most statements cost to
+ * run, so the daemon holds back what needs no answer inside a transaction (its BEGIN,
+ * writes whose result nobody reads) and sends it in one libpq pipeline with the next
+ * statement that has a reader, or with the COMMIT. */
 #include "internal.h"
 
 #include "../backoff.h"
@@ -15,6 +20,22 @@
 #include <string.h>
 
 #define CONNECT_TIMEOUT_MS 10000
+/* Held statements sent at once beyond this: their results stay far below what the
+ * socket buffers take, so a pipeline on a blocking connection cannot deadlock. */
+#define HELD_MAX 32
+
+struct statement {
+	const char *label;
+	const char *sql;
+	int nparams;
+	const char *const *params;
+};
+
+/* A statement held back, with copies of its parameters. */
+struct held_statement {
+	struct statement s;
+	char **params;
+};
 
 enum conn_state { CS_IDLE, CS_CONNECTING, CS_UP, CS_WAITING };
 
@@ -34,13 +55,23 @@ struct store {
 	bool down_reported;
 	const char **prepared; /* labels prepared on the current connection */
 	size_t n_prepared, cap_prepared;
+	/* held statements of the open transaction, in order; when begin_held, the first is
+	 * its BEGIN and the server has not seen the transaction yet */
+	struct held_statement *held;
+	size_t n_held, cap_held;
+	bool begin_held;
 };
 
 static void start_connect(void *arg);
 static void on_socket(int fd, short revents, void *arg);
 
+static enum store_result send_held(struct store *st, const struct statement *last, PGresult **last_result);
+
 PGconn *store_conn(struct store *st)
 {
+	/* whoever uses the connection directly comes after what is held */
+	if (st->n_held)
+		send_held(st, NULL, NULL);
 	return st->conn;
 }
 
@@ -72,6 +103,17 @@ static void forget_prepared(struct store *st)
 	st->n_prepared = 0;
 }
 
+static void drop_held(struct store *st)
+{
+	for (size_t i = 0; i < st->n_held; i++) {
+		for (int p = 0; p < st->held[i].s.nparams; p++)
+			free(st->held[i].params[p]);
+		free(st->held[i].params);
+	}
+	st->n_held = 0;
+	st->begin_held = false;
+}
+
 /* First line of a libpq message, for one-line logs. */
 static void first_line(char *dst, size_t n, const char *msg)
 {
@@ -86,6 +128,7 @@ static void schedule_retry(struct store *st, const char *why)
 		PQfinish(st->conn);
 	st->conn = NULL;
 	forget_prepared(st);
+	drop_held(st);
 	loop_timer_stop(&st->connect_timer);
 	bool was_up = st->state == CS_UP;
 	st->state = CS_WAITING;
@@ -279,6 +322,8 @@ void store_free(struct store *st)
 	}
 	if (st->conn)
 		PQfinish(st->conn);
+	drop_held(st);
+	free(st->held);
 	free(st->prepared);
 	free(st->conninfo);
 	free(st);
@@ -306,6 +351,15 @@ static void remember_prepared(struct store *st, const char *label)
 	st->prepared[st->n_prepared++] = label;
 }
 
+static void forget_label(struct store *st, const char *label)
+{
+	for (size_t i = 0; i < st->n_prepared; i++)
+		if (strcmp(st->prepared[i], label) == 0) {
+			st->prepared[i] = st->prepared[--st->n_prepared];
+			return;
+		}
+}
+
 /* Classifies a failed result; takes ownership of res. */
 static enum store_result classify_failure(struct store *st, const char *label, PGresult *res)
 {
@@ -329,6 +383,137 @@ static enum store_result classify_failure(struct store *st, const char *label, P
 	return r;
 }
 
+static bool succeeded(const PGresult *r)
+{
+	ExecStatusType s = PQresultStatus(r);
+	return s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK;
+}
+
+static PGresult *run_one(struct store *st, const struct statement *s, enum store_result *res)
+{
+	if (!is_prepared(st, s->label)) {
+		PGresult *p = PQprepare(st->conn, s->label, s->sql, s->nparams, NULL);
+		if (PQresultStatus(p) != PGRES_COMMAND_OK) {
+			*res = classify_failure(st, s->label, p);
+			return NULL;
+		}
+		PQclear(p);
+		remember_prepared(st, s->label);
+	}
+	PGresult *r = PQexecPrepared(st->conn, s->label, s->nparams, s->params, NULL, NULL, 0);
+	if (succeeded(r)) {
+		*res = STORE_OK;
+		return r;
+	}
+	*res = classify_failure(st, s->label, r);
+	return NULL;
+}
+
+/* Queues one statement of a pipeline (with its PREPARE on first use); false when libpq
+ * cannot. */
+static bool pipeline_send(struct store *st, const struct statement *s, bool *prepares)
+{
+	*prepares = !is_prepared(st, s->label);
+	if (*prepares) {
+		if (!PQsendPrepare(st->conn, s->label, s->sql, s->nparams, NULL))
+			return false;
+		remember_prepared(st, s->label); /* forgotten again if the server refuses it */
+	}
+	return PQsendQueryPrepared(st->conn, s->label, s->nparams, s->params, NULL, NULL, 0) == 1;
+}
+
+/* A pipeline statement's result, which must be followed by the end of its results. */
+static PGresult *pipeline_result(PGconn *conn)
+{
+	PGresult *r = PQgetResult(conn);
+	if (!r)
+		return NULL;
+	PGresult *end = PQgetResult(conn);
+	if (end) {
+		PQclear(end);
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Keeps the first real failure of a pipeline; the statements after it were skipped. */
+static void note_failure(PGresult **failed, const char **failed_label, PGresult *r, const char *label)
+{
+	if (*failed || PQresultStatus(r) == PGRES_PIPELINE_ABORTED) {
+		PQclear(r);
+		return;
+	}
+	*failed = r;
+	*failed_label = label;
+}
+
+/* Sends the held statements and then last (when not NULL) in one pipeline, and reads
+ * every result; last's result goes to *last_result. The first failure is the result:
+ * inside a transaction it aborts the transaction, as it would have on its own. */
+static enum store_result send_held(struct store *st, const struct statement *last, PGresult **last_result)
+{
+	const struct statement *sent[HELD_MAX + 1];
+	bool prepares[HELD_MAX + 1];
+	size_t n = 0;
+	for (size_t i = 0; i < st->n_held; i++)
+		sent[n++] = &st->held[i].s;
+	if (last)
+		sent[n++] = last;
+	PGconn *conn = st->conn;
+	bool broken = !PQenterPipelineMode(conn);
+	size_t queued = 0;
+	while (!broken && queued < n && pipeline_send(st, sent[queued], &prepares[queued]))
+		queued++;
+	broken = broken || queued < n || !PQpipelineSync(conn);
+	PGresult *failed = NULL, *result = NULL;
+	const char *failed_label = NULL;
+	for (size_t i = 0; !broken && i < n; i++) {
+		if (prepares[i]) {
+			PGresult *p = pipeline_result(conn);
+			broken = !p;
+			if (p && PQresultStatus(p) != PGRES_COMMAND_OK) {
+				forget_label(st, sent[i]->label);
+				note_failure(&failed, &failed_label, p, sent[i]->label);
+			} else {
+				PQclear(p);
+			}
+		}
+		PGresult *r = broken ? NULL : pipeline_result(conn);
+		broken = !r;
+		if (r && succeeded(r) && sent[i] == last)
+			result = r;
+		else if (r && succeeded(r))
+			PQclear(r);
+		else if (r)
+			note_failure(&failed, &failed_label, r, sent[i]->label);
+	}
+	if (!broken) {
+		PGresult *sync = PQgetResult(conn);
+		broken = PQresultStatus(sync) != PGRES_PIPELINE_SYNC || !PQexitPipelineMode(conn);
+		PQclear(sync);
+	}
+	drop_held(st);
+	if (broken) {
+		PQclear(result);
+		PQclear(failed);
+		/* a pipeline that went wrong leaves the protocol state unknown: start afresh */
+		char why[256];
+		first_line(why, sizeof(why), PQerrorMessage(conn));
+		schedule_retry(st, why[0] ? why : "pipeline failed");
+		return STORE_UNAVAILABLE;
+	}
+	if (failed) {
+		PQclear(result);
+		return classify_failure(st, failed_label, failed);
+	}
+	if (last_result)
+		*last_result = result;
+	else
+		PQclear(result);
+	return STORE_OK;
+}
+
 PGresult *store_query(struct store *st, const char *label, const char *sql, int nparams,
                       const char *const *params, enum store_result *res)
 {
@@ -336,23 +521,12 @@ PGresult *store_query(struct store *st, const char *label, const char *sql, int 
 		*res = STORE_UNAVAILABLE;
 		return NULL;
 	}
-	if (!is_prepared(st, label)) {
-		PGresult *p = PQprepare(st->conn, label, sql, nparams, NULL);
-		if (PQresultStatus(p) != PGRES_COMMAND_OK) {
-			*res = classify_failure(st, label, p);
-			return NULL;
-		}
-		PQclear(p);
-		remember_prepared(st, label);
-	}
-	PGresult *r = PQexecPrepared(st->conn, label, nparams, params, NULL, NULL, 0);
-	ExecStatusType s = PQresultStatus(r);
-	if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK) {
-		*res = STORE_OK;
-		return r;
-	}
-	*res = classify_failure(st, label, r);
-	return NULL;
+	const struct statement s = {label, sql, nparams, params};
+	if (!st->n_held)
+		return run_one(st, &s, res);
+	PGresult *r = NULL;
+	*res = send_held(st, &s, &r);
+	return r;
 }
 
 enum store_result store_command(struct store *st, const char *label, const char *sql, int nparams,
@@ -364,24 +538,67 @@ enum store_result store_command(struct store *st, const char *label, const char 
 	return res;
 }
 
+static bool may_hold(const struct store *st)
+{
+	return !st->blocking && st->state == CS_UP && st->conn &&
+	       (st->begin_held || PQtransactionStatus(st->conn) == PQTRANS_INTRANS);
+}
+
+static void hold(struct store *st, const char *label, const char *sql, int nparams, const char *const *params)
+{
+	if (st->n_held == st->cap_held) {
+		st->cap_held = st->cap_held ? st->cap_held * 2 : 8;
+		st->held = xrealloc(st->held, st->cap_held * sizeof(*st->held));
+	}
+	struct held_statement *h = &st->held[st->n_held++];
+	h->params = nparams ? xcalloc((size_t)nparams, sizeof(*h->params)) : NULL;
+	for (int i = 0; i < nparams; i++)
+		h->params[i] = params[i] ? xstrdup(params[i]) : NULL;
+	h->s = (struct statement){label, sql, nparams, (const char *const *)h->params};
+}
+
+enum store_result store_command_later(struct store *st, const char *label, const char *sql, int nparams,
+                                      const char *const *params)
+{
+	if (!may_hold(st))
+		return store_command(st, label, sql, nparams, params);
+	hold(st, label, sql, nparams, params);
+	return st->n_held < HELD_MAX ? STORE_OK : send_held(st, NULL, NULL);
+}
+
 enum store_result store_begin(struct store *st)
 {
+	if (st && !st->blocking && st->state == CS_UP && st->conn && !st->n_held &&
+	    PQtransactionStatus(st->conn) == PQTRANS_IDLE) {
+		hold(st, "begin", "BEGIN", 0, NULL);
+		st->begin_held = true;
+		return STORE_OK;
+	}
 	return store_command(st, "begin", "BEGIN", 0, NULL);
 }
 
 enum store_result store_commit(struct store *st)
 {
+	if (st && st->begin_held && st->n_held == 1) {
+		drop_held(st); /* nothing was written */
+		return STORE_OK;
+	}
 	return store_command(st, "commit", "COMMIT", 0, NULL);
 }
 
 bool store_in_transaction(const struct store *st)
 {
-	return st && st->state == CS_UP && st->conn && PQtransactionStatus(st->conn) == PQTRANS_INTRANS;
+	return st && st->state == CS_UP && st->conn &&
+	       (st->begin_held || PQtransactionStatus(st->conn) == PQTRANS_INTRANS);
 }
 
 void store_rollback(struct store *st)
 {
-	if (st && st->state == CS_UP && st->conn)
+	if (!st)
+		return;
+	bool started = !st->begin_held;
+	drop_held(st);
+	if (started && st->state == CS_UP && st->conn)
 		PQclear(PQexec(st->conn, "ROLLBACK"));
 }
 

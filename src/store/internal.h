@@ -32,6 +32,12 @@ PGresult *store_query(struct store *st, const char *label, const char *sql, int 
 /* Same for statements without result rows; returns STORE_OK or the failure. */
 enum store_result store_command(struct store *st, const char *label, const char *sql, int nparams,
                                 const char *const *params);
+/* For a write whose result nobody reads, inside a transaction of the daemon: held back
+ * and sent in one round trip with the next statement, or with the COMMIT. Its failure is
+ * then reported by that statement (and logged with this label); the transaction is
+ * aborted as it would have been at once. Elsewhere the same as store_command(). */
+enum store_result store_command_later(struct store *st, const char *label, const char *sql, int nparams,
+                                      const char *const *params);
 /* Runs SQL text without parameters (several statements, a migration script) on a
  * connection used directly; on failure copies the first line of the error to err. */
 bool store_exec_text(PGconn *conn, const char *sql, char *err, size_t errlen);

@@ -216,7 +216,7 @@ enum store_result store_item_put(struct store *st, int64_t node_id, const char *
 	int_param(ids, sizeof(ids), node_id);
 	int_param(exp, sizeof(exp), expire_after);
 	const char *p[] = {ids, item_id, payload, publisher, expire_after > 0 ? exp : NULL};
-	return store_command(st, "item_put",
+	return store_command_later(st, "item_put",
 	                     "INSERT INTO calpubsub_item (node_id, item_id, payload, publisher, expires_at) "
 	                     "VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5::integer)) "
 	                     "ON CONFLICT (node_id, item_id) DO UPDATE SET payload = EXCLUDED.payload, "

@@ -592,7 +592,6 @@ static int send_page(struct fanout *f)
 		states |= (1u << SUB_PENDING) | (1u << SUB_UNCONFIGURED);
 	struct sub_row *subs;
 	size_t n;
-	link_flush_if_caught_up(f->link);
 	if (store_subs_page(f->store, c->node_id, states, f->position, c->id, PAGE_ROWS, &subs, &n) != STORE_OK)
 		return -1;
 	/* a full page may end inside one JID's subscriptions: leave that JID for the next */
@@ -643,8 +642,6 @@ static bool next_change(struct fanout *f)
 		change_rows_free(f->batch, f->n_batch);
 		f->batch = NULL;
 		f->n_batch = f->batch_pos = 0;
-		/* the last change's messages leave before we wait for the next one */
-		link_flush_if_caught_up(f->link);
 		if (store_changes_after(f->store, f->change - 1, CHANGE_BATCH, &f->batch, &f->n_batch) != STORE_OK)
 			return false;
 		if (!f->n_batch)

@@ -557,12 +557,6 @@ void link_send(struct link *l, const char *data, size_t len)
 		loop_watch_fd(l->fd, POLLIN | POLLOUT, on_fd, l);
 }
 
-void link_flush_if_caught_up(struct link *l)
-{
-	if (l->online && !l->shutting_down && l->n_syncs == 0 && l->fd >= 0)
-		flush_output(l);
-}
-
 size_t link_pending_bytes(const struct link *l)
 {
 	return l->out.len - l->out_off;

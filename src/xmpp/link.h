@@ -39,11 +39,6 @@ bool link_online(const struct link *l);
  * call, and is discarded without a word on disconnect, so flow control and durability
  * could not be built on it. Dropped (with a debug line) when the link is not online. */
 void link_send(struct link *l, const char *data, size_t len);
-/* Writes the queue now, before its owner waits for something else (a database round
- * trip), when the server has confirmed everything sent before: it can then work while we
- * wait. While syncs are outstanding the server is behind, and writing page by page would
- * only cut its reads smaller (see link_send). */
-void link_flush_if_caught_up(struct link *l);
 /* Bytes queued and not yet accepted by the kernel. */
 size_t link_pending_bytes(const struct link *l);
 /* Bytes sent that no answered sync covers yet: written, but maybe not yet read by the

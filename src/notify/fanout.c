@@ -6,6 +6,8 @@
  * been handled by the server, and the position is saved as the durable cursor. */
 #include "fanout.h"
 
+#include "subs_cache.h"
+
 #include "../buf.h"
 #include "../log.h"
 #include "../loop.h"
@@ -100,6 +102,7 @@ struct fanout {
 	size_t n_bounces;
 	uint64_t change_recipients; /* of the change being sent, for the log */
 	uint64_t change_stanzas;
+	struct subs_cache subs_cache;
 };
 
 static bool fanout_hook(void *arg);
@@ -154,6 +157,7 @@ void fanout_free(struct fanout *f)
 	free(f->position);
 	free(f->saved_position);
 	free(f->confirmed_position);
+	subs_cache_clear(&f->subs_cache);
 	free(f);
 }
 
@@ -168,6 +172,8 @@ static void reload(struct fanout *f)
 	f->loaded = false;
 	f->generation++;
 	drop_batch(f);
+	/* a database that comes back may be another one (restored, failed over) */
+	subs_cache_clear(&f->subs_cache);
 }
 
 void fanout_store_state(struct fanout *f, bool up)
@@ -592,8 +598,18 @@ static int send_page(struct fanout *f)
 		states |= (1u << SUB_PENDING) | (1u << SUB_UNCONFIGURED);
 	struct sub_row *subs;
 	size_t n;
-	if (store_subs_page(f->store, c->node_id, states, f->position, c->id, PAGE_ROWS, &subs, &n) != STORE_OK)
-		return -1;
+	bool kept = subs_cache_usable(&f->subs_cache, c->node_id, states, f->node.subs_version, f->position);
+	if (kept) {
+		subs = f->subs_cache.subs;
+		n = f->subs_cache.n;
+	} else {
+		int64_t version;
+		if (store_subs_page(f->store, c->node_id, states, f->position, PAGE_ROWS, &subs, &n, &version) != STORE_OK)
+			return -1;
+		kept = subs_cache_keepable(f->position, n, PAGE_ROWS, version);
+		if (kept)
+			subs_cache_keep(&f->subs_cache, c->node_id, states, version, subs, n);
+	}
 	/* a full page may end inside one JID's subscriptions: leave that JID for the next */
 	size_t usable = n;
 	if (n == PAGE_ROWS) {
@@ -610,6 +626,8 @@ static int send_page(struct fanout *f)
 		size_t k = 0;
 		bool body = false;
 		for (; j < usable && strcmp(subs[j].jid, subs[i].jid) == 0; j++) {
+			if (subs[j].since_change >= c->id) /* subscribed after the change */
+				continue;
 			if (!subs[j].deliver && c->kind != CH_DELETE)
 				continue;
 			if (k < sizeof(subids) / sizeof(subids[0]))
@@ -631,7 +649,8 @@ static int send_page(struct fanout *f)
 	flush_batch(f, 1);
 	if (n < PAGE_ROWS)
 		f->current_done = true;
-	sub_rows_free(subs, n);
+	if (!kept)
+		sub_rows_free(subs, n);
 	return messages;
 }
 

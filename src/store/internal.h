@@ -60,8 +60,8 @@ bool store_bool(const PGresult *res, int row, int col);
 	"n.max_items, n.item_expire, n.max_payload_size, n.persist_items, n.deliver_payloads, " \
 	"n.deliver_notifications, n.notify_config, n.notify_delete, n.notify_retract, n.notify_sub, n.subscribe, " \
 	"n.multi_subscribe, n.notification_type, n.send_last, n.node_full, n.itemreply, n.calendar, " \
-	"n.calendar_format, n.calendar_components"
-#define N_NODE_COLUMNS 29
+	"n.calendar_format, n.calendar_components, n.subs_version"
+#define N_NODE_COLUMNS 30
 struct node_row;
 void store_read_node(const PGresult *res, int row, int col, struct node_row *n);
 

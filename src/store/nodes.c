@@ -53,6 +53,7 @@ void store_read_node(const PGresult *res, int r, int c0, struct node_row *n)
 	c->calendar = store_bool(res, r, c0 + 26);
 	calendar_format_parse(PQgetvalue(res, r, c0 + 27), &c->calendar_format);
 	c->calendar_components = store_strdup(res, r, c0 + 28);
+	n->subs_version = store_int(res, r, c0 + 29);
 }
 
 static enum store_result one_node(PGresult *res, enum store_result r, struct node_row *out)

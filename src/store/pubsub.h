@@ -22,6 +22,8 @@ struct node_row {
 	char *created_at; /* XEP-0082 DateTime, UTC */
 	bool deleted;
 	struct node_config cfg;
+	/* counts the writes to the node's subscriptions (sql/008) */
+	int64_t subs_version;
 };
 
 void node_row_free(struct node_row *n);
@@ -90,6 +92,7 @@ struct sub_row {
 	enum sub_state state;
 	bool deliver;
 	bool include_body;
+	int64_t since_change; /* store_subs_page() only */
 };
 void sub_rows_free(struct sub_row *r, size_t n);
 /* Subscriptions on a node whose JID is exactly jid (bare_match: whose bare JID is jid). */
@@ -115,10 +118,11 @@ enum store_result store_sub_count(struct store *st, int64_t node_id, int64_t *n)
 enum store_result store_subs_delete_pairs(struct store *st, const int64_t *nodes, const char *const *jids, size_t n,
                                           size_t *deleted);
 /* The fan-out's page: subscriptions in the given states with JID > after_jid (NULL: from
- * the start) that existed before change change_id, ordered by (jid, id), at most limit
- * rows. */
+ * the start), ordered by (jid, id), at most limit rows, each with its since_change (a
+ * change is for the subscriptions whose since_change is below its id). *subs_version:
+ * the node's subscription version read with the page, -1 when the node is gone. */
 enum store_result store_subs_page(struct store *st, int64_t node_id, unsigned states, const char *after_jid,
-                                  int64_t change_id, int limit, struct sub_row **out, size_t *n);
+                                  int limit, struct sub_row **out, size_t *n, int64_t *subs_version);
 
 /* ---- items ---- */
 

@@ -310,22 +310,39 @@ enum store_result store_sub_count(struct store *st, int64_t node_id, int64_t *n)
 }
 
 enum store_result store_subs_page(struct store *st, int64_t node_id, unsigned states, const char *after_jid,
-                                  int64_t change_id, int limit, struct sub_row **out, size_t *n)
+                                  int limit, struct sub_row **out, size_t *n, int64_t *subs_version)
 {
-	char ids[24], lim[16], st_list[64], change[24];
+	char ids[24], lim[16], st_list[64];
 	int_param(ids, sizeof(ids), node_id);
-	int_param(change, sizeof(change), change_id);
 	snprintf(lim, sizeof(lim), "%d", limit);
 	states_param(states, st_list, sizeof(st_list));
-	const char *p[] = {ids, after_jid ? after_jid : "", lim, st_list, change};
+	const char *p[] = {ids, after_jid ? after_jid : "", lim, st_list};
 	enum store_result r;
-	/* The node is not joined: a deleted node's subscriptions are still paged. */
+	/* The node's row, deleted or not, with its subscription version from the same
+	 * snapshot as the page; one row of NULLs when the page is empty. */
 	PGresult *res = store_query(st, "subs_page",
-	                            "SELECT s.id, s.node_id, NULL, s.jid, s.subid, s.state, s.deliver, s.include_body "
-	                            "FROM calpubsub_subscription s WHERE s.node_id = $1 AND s.jid > $2 "
-	                            "AND s.state = ANY ($4::text[]) AND s.since_change < $5 ORDER BY s.jid, s.id LIMIT $3",
-	                            5, p, &r);
-	return read_subs(res, r, out, n);
+	                            "SELECT s.id, s.node_id, NULL, s.jid, s.subid, s.state, s.deliver, s.include_body, "
+	                            "s.since_change, n.subs_version FROM calpubsub_node n LEFT JOIN LATERAL ("
+	                            "SELECT * FROM calpubsub_subscription s WHERE s.node_id = n.id AND s.jid > $2 "
+	                            "AND s.state = ANY ($4::text[]) ORDER BY s.jid, s.id LIMIT $3) s ON true WHERE n.id = $1",
+	                            4, p, &r);
+	*out = NULL;
+	*n = 0;
+	*subs_version = -1;
+	if (!res)
+		return r;
+	int rows = PQntuples(res);
+	*out = xcalloc((size_t)rows + 1, sizeof(**out));
+	for (int i = 0; i < rows; i++) {
+		*subs_version = store_int(res, i, 9);
+		if (PQgetisnull(res, i, 0))
+			continue;
+		struct sub_row *s = &(*out)[(*n)++];
+		store_read_sub(res, i, 0, s);
+		s->since_change = store_int(res, i, 8);
+	}
+	PQclear(res);
+	return STORE_OK;
 }
 
 enum store_result store_presence_set(struct store *st, const char *bare_jid, bool shared)

@@ -2,7 +2,8 @@
 unsubscribe (bare and full JIDs, someone else's JID), multiple subscriptions with SubIDs
 and SHIM headers, subscription options (deliver, include_body, subscribe-with-options,
 defaults), item retrieval (all, max_items, by id, RSM forwards and backwards over 25
-items, index, count, unknown anchors), and one's own subscriptions and affiliations."""
+items, index, count, unknown anchors), one's own subscriptions and affiliations, and the
+fan-out's kept subscriber list, which follows every write to a node's subscriptions."""
 
 import asyncio
 import os
@@ -451,6 +452,55 @@ async def subscriptions_arriving_together(env):
     finally:
         env.postgres.psql("DROP TRIGGER test_refuse_poison ON calpubsub_subscription; "
                           "DROP FUNCTION test_refuse_poison()", dbname=d.dbname)
+
+
+@tap.test
+async def subscriber_list_follows_every_write(env):
+    """publishes to one node in a row see every write to its subscriptions in between, calpubsub's and another program's"""
+    s = await clients(env)
+    d = env.calpubsub
+    node = uid()
+    await create(s.alice, node)
+    ok(await subscribe(s.carol, node, jid("carol")))
+    await s.barrier.join(s.carol)
+    await s.barrier.join(s.dave)
+
+    async def receivers(item):
+        m = {name: mark(getattr(s, name)) for name in ("carol", "dave")}
+        ok(await publish(s.alice, node, item), "publish " + item)
+        await s.barrier.wait(s.carol, s.dave)
+        return sorted(name for name in m if messages(getattr(s, name), lambda x: notified_items(x, node) == [item], m[name]))
+
+    def sql(statement):
+        env.postgres.psql(statement % {"node": node.replace("'", "''"), "dave": jid("dave")}, dbname=d.dbname)
+
+    assert await receivers("a") == ["carol"]
+    assert await receivers("b") == ["carol"], "the same list twice"
+    ok(await subscribe(s.dave, node, jid("dave")))
+    assert await receivers("c") == ["carol", "dave"], "a new subscriber"
+    ok(await ps(s.dave, "set", "<options node=%s jid=%s>%s</options>" % (
+        attr(node), attr(jid("dave")), form(FORM_SUB_OPTIONS, {"pubsub#deliver": "0"}))))
+    assert await receivers("d") == ["carol"], "a paused subscriber"
+    ok(await unsubscribe(s.carol, node, jid("carol")))
+    assert await receivers("e") == [], "an unsubscribed one"
+    # another program's writes count as much (the trigger of sql/008 sees them)
+    sql("UPDATE calpubsub_subscription SET deliver = true WHERE jid = '%(dave)s' "
+        "AND node_id = (SELECT id FROM calpubsub_node WHERE name = '%(node)s')")
+    assert await receivers("f") == ["dave"], "resumed by SQL"
+    sql("DELETE FROM calpubsub_subscription WHERE jid = '%(dave)s' "
+        "AND node_id = (SELECT id FROM calpubsub_node WHERE name = '%(node)s')")
+    assert await receivers("g") == [], "removed by SQL"
+    # a burst with a subscribe in the middle: it gets what was published after it
+    ok(await subscribe(s.carol, node, jid("carol")))
+    m = mark(s.carol)
+    first = await asyncio.gather(*(publish(s.alice, node, "h%02d" % i) for i in range(10)))
+    ok(await unsubscribe(s.carol, node, jid("carol")))
+    later = await asyncio.gather(*(publish(s.alice, node, "i%02d" % i) for i in range(10)))
+    for r in first + later:
+        ok(r, "burst publish")
+    await s.barrier.wait(s.carol)
+    got = sorted(i for x in messages(s.carol, lambda x: notified_items(x, node), m) for i in notified_items(x, node))
+    assert got == ["h%02d" % i for i in range(10)], got
 
 
 def main():

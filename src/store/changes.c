@@ -60,8 +60,7 @@ enum store_result store_log_change(struct store *st, const struct change_input *
 	PGresult *res = store_query(st, "log_change", sql, 13, p, &r);
 	if (!res)
 		return r;
-	if (id)
-		*id = store_int(res, 0, 0);
+	*id = store_int(res, 0, 0);
 	PQclear(res);
 	return STORE_OK;
 }

@@ -223,7 +223,7 @@ bool service_batch_finish(struct service *svc)
 
 bool log_change(struct service *svc, const struct change_input *c, struct ps_error *err)
 {
-	enum store_result r = store_log_change(svc->store, c, NULL);
+	enum store_result r = store_log_change(svc->store, c);
 	return r == STORE_OK || store_failed(r, err);
 }
 

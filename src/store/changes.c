@@ -47,22 +47,15 @@ void change_rows_free(struct change_row *r, size_t n)
 	free(r);
 }
 
-enum store_result store_log_change(struct store *st, const struct change_input *c, int64_t *id)
+enum store_result store_log_change(struct store *st, const struct change_input *c)
 {
 	char ids[24];
 	snprintf(ids, sizeof(ids), "%" PRId64, c->node_id);
 	const char *p[] = {ids,        c->node,  kind_names[c->kind], c->item_id, c->payload, c->publisher, c->target,
 	                   c->subject, c->subid, c->state,           c->uri,     c->stamp,   c->body};
-	const char *sql = "SELECT calpubsub_log_change($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
-	if (!id)
-		return store_command_later(st, "log_change", sql, 13, p);
-	enum store_result r;
-	PGresult *res = store_query(st, "log_change", sql, 13, p, &r);
-	if (!res)
-		return r;
-	*id = store_int(res, 0, 0);
-	PQclear(res);
-	return STORE_OK;
+	return store_command_later(st, "log_change",
+	                           "SELECT calpubsub_log_change($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)", 13,
+	                           p);
 }
 
 enum store_result store_changes_after(struct store *st, int64_t after, int limit, struct change_row **out,

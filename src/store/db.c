@@ -540,8 +540,7 @@ enum store_result store_command(struct store *st, const char *label, const char 
 
 static bool may_hold(const struct store *st)
 {
-	return !st->blocking && st->state == CS_UP && st->conn &&
-	       (st->begin_held || PQtransactionStatus(st->conn) == PQTRANS_INTRANS);
+	return !st->blocking && store_in_transaction(st);
 }
 
 static void hold(struct store *st, const char *label, const char *sql, int nparams, const char *const *params)

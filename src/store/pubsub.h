@@ -233,7 +233,8 @@ struct change_input {
 	const char *stamp;
 	const char *body;
 };
-enum store_result store_log_change(struct store *st, const struct change_input *c, int64_t *id);
+/* Logs the change; held until the transaction's next statement or its COMMIT. */
+enum store_result store_log_change(struct store *st, const struct change_input *c);
 enum store_result store_changes_after(struct store *st, int64_t after, int limit, struct change_row **out,
                                       size_t *n);
 enum store_result store_fanout_cursor(struct store *st, int64_t *change_id, char **position);

@@ -184,9 +184,8 @@ static void on_store_event(enum store_event ev, const char *detail, void *arg)
 
 static void on_store_notify(const char *payload, void *arg)
 {
-	(void)payload;
 	struct daemon *d = arg;
-	fanout_wake(d->fanout);
+	fanout_wake(d->fanout, payload);
 }
 
 static void on_link_state(bool online, void *arg)

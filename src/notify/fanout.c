@@ -7,6 +7,7 @@
 #include "fanout.h"
 
 #include "subs_cache.h"
+#include "wake_gate.h"
 
 #include "../buf.h"
 #include "../log.h"
@@ -103,6 +104,7 @@ struct fanout {
 	uint64_t change_recipients; /* of the change being sent, for the log */
 	uint64_t change_stanzas;
 	struct subs_cache subs_cache;
+	struct wake_gate wake_gate;
 };
 
 static bool fanout_hook(void *arg);
@@ -137,6 +139,7 @@ static void drop_batch(struct fanout *f)
 	change_rows_free(f->batch, f->n_batch);
 	f->batch = NULL;
 	f->n_batch = f->batch_pos = 0;
+	wake_gate_forget(&f->wake_gate);
 }
 
 void fanout_free(struct fanout *f)
@@ -190,9 +193,10 @@ void fanout_link_state(struct fanout *f, bool up)
 	reload(f);
 }
 
-void fanout_wake(struct fanout *f)
+void fanout_wake(struct fanout *f, const char *payload)
 {
 	f->idle = false;
+	wake_gate_woken(&f->wake_gate, payload);
 }
 
 void fanout_set_multicast(struct fanout *f, struct multicast *mc)
@@ -661,10 +665,26 @@ static bool next_change(struct fanout *f)
 		change_rows_free(f->batch, f->n_batch);
 		f->batch = NULL;
 		f->n_batch = f->batch_pos = 0;
-		if (store_changes_after(f->store, f->change - 1, CHANGE_BATCH, &f->batch, &f->n_batch) != STORE_OK)
+		int64_t after = f->change - 1;
+		if (!wake_gate_must_read(&f->wake_gate)) {
+			/* caught up: the next publish's commit brings its change along */
+			store_read_changes_with_commit(f->store, after, CHANGE_BATCH);
 			return false;
-		if (!f->n_batch)
+		}
+		if (store_changes_read_with_commit(f->store, after, &f->batch, &f->n_batch)) {
+			wake_gate_read_earlier(&f->wake_gate, after, f->n_batch ? f->batch[f->n_batch - 1].id : 0,
+			                       f->n_batch, CHANGE_BATCH);
+		} else {
+			if (store_changes_after(f->store, after, CHANGE_BATCH, &f->batch, &f->n_batch) != STORE_OK)
+				return false;
+			wake_gate_read(&f->wake_gate, after, f->n_batch ? f->batch[f->n_batch - 1].id : 0, f->n_batch,
+			               CHANGE_BATCH);
+		}
+		if (!f->n_batch) {
+			if (!wake_gate_must_read(&f->wake_gate))
+				store_read_changes_with_commit(f->store, after, CHANGE_BATCH);
 			return false;
+		}
 	}
 	f->current = &f->batch[f->batch_pos++];
 	if (f->current->id != f->change) {

@@ -22,7 +22,8 @@ void fanout_free(struct fanout *f);
 /* Wiring: the database and the link going up or down, and new changes committed. */
 void fanout_store_state(struct fanout *f, bool up);
 void fanout_link_state(struct fanout *f, bool up);
-void fanout_wake(struct fanout *f);
+/* A NOTIFY on the change channel, with its payload (the change id, or another word). */
+void fanout_wake(struct fanout *f, const char *payload);
 /* Changes of kind ingest (rows written by applications) are handed to fn in log order,
  * with the text that was written (NULL for a deletion); fn returns false when the
  * database failed and the change must be tried again. */

@@ -53,36 +53,28 @@ enum store_result store_log_change(struct store *st, const struct change_input *
 	snprintf(ids, sizeof(ids), "%" PRId64, c->node_id);
 	const char *p[] = {ids,        c->node,  kind_names[c->kind], c->item_id, c->payload, c->publisher, c->target,
 	                   c->subject, c->subid, c->state,           c->uri,     c->stamp,   c->body};
+	store_want_ride(st);
 	return store_command_later(st, "log_change",
 	                           "SELECT calpubsub_log_change($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)", 13,
 	                           p);
 }
 
-enum store_result store_changes_after(struct store *st, int64_t after, int limit, struct change_row **out,
-                                      size_t *n)
+/* The changes after $1, at most $2, each with its node (and an import's item text). */
+#define CHANGES_AFTER_SQL \
+	"SELECT c.id, c.node_id, c.node_name, c.kind, c.item_id, coalesce(c.payload, i.payload), c.publisher, " \
+	"c.target_jid, c.subject, c.subid, c.state, c.uri, c.stamp, c.body, " \
+	"to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), " \
+	"CASE WHEN c.payload IS NULL THEN coalesce(c.ics, CASE WHEN i.node_id IS NOT NULL THEN " \
+	"calpubsub_item_text(i.node_id, i.item_id, i.payload, i.ics) END) END, " NODE_COLUMNS \
+	" FROM calpubsub_change c LEFT JOIN calpubsub_node n ON n.id = c.node_id " \
+	/* an import's change refers to its item, whose payload may be its calendar object's \
+	 * text (006 and 007 in sql/) */ \
+	"LEFT JOIN calpubsub_item i ON c.payload IS NULL AND c.ics IS NULL AND i.node_id = c.node_id " \
+	"AND i.item_id = c.item_id AND i.change_id = c.id " \
+	"WHERE c.id > $1 ORDER BY c.id LIMIT $2"
+
+static void read_changes(PGresult *res, struct change_row **out, size_t *n)
 {
-	char a[24], lim[16];
-	snprintf(a, sizeof(a), "%" PRId64, after);
-	snprintf(lim, sizeof(lim), "%d", limit);
-	const char *p[] = {a, lim};
-	enum store_result r;
-	*out = NULL;
-	*n = 0;
-	PGresult *res = store_query(st, "changes_after",
-	                            "SELECT c.id, c.node_id, c.node_name, c.kind, c.item_id, coalesce(c.payload, i.payload), c.publisher, "
-	                            "c.target_jid, c.subject, c.subid, c.state, c.uri, c.stamp, c.body, "
-	                            "to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
-	                            "CASE WHEN c.payload IS NULL THEN coalesce(c.ics, CASE WHEN i.node_id IS NOT NULL THEN "
-	                            "calpubsub_item_text(i.node_id, i.item_id, i.payload, i.ics) END) END, "
-	                            NODE_COLUMNS " FROM calpubsub_change c LEFT JOIN calpubsub_node n ON n.id = c.node_id "
-	                            /* an import's change refers to its item, whose payload may be its calendar
-	                             * object's text (006 and 007 in sql/) */
-	                            "LEFT JOIN calpubsub_item i ON c.payload IS NULL AND c.ics IS NULL AND i.node_id = c.node_id "
-	                            "AND i.item_id = c.item_id AND i.change_id = c.id "
-	                            "WHERE c.id > $1 ORDER BY c.id LIMIT $2",
-	                            2, p, &r);
-	if (!res)
-		return r;
 	int rows = PQntuples(res);
 	*out = xcalloc((size_t)rows + 1, sizeof(**out));
 	for (int i = 0; i < rows; i++) {
@@ -109,7 +101,43 @@ enum store_result store_changes_after(struct store *st, int64_t after, int limit
 	}
 	*n = (size_t)rows;
 	PQclear(res);
+}
+
+enum store_result store_changes_after(struct store *st, int64_t after, int limit, struct change_row **out,
+                                      size_t *n)
+{
+	char a[24], lim[16];
+	snprintf(a, sizeof(a), "%" PRId64, after);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	const char *p[] = {a, lim};
+	enum store_result r;
+	*out = NULL;
+	*n = 0;
+	PGresult *res = store_query(st, "changes_after", CHANGES_AFTER_SQL, 2, p, &r);
+	if (!res)
+		return r;
+	read_changes(res, out, n);
 	return STORE_OK;
+}
+
+void store_read_changes_with_commit(struct store *st, int64_t after, int limit)
+{
+	char a[24], lim[16];
+	snprintf(a, sizeof(a), "%" PRId64, after);
+	snprintf(lim, sizeof(lim), "%d", limit);
+	const char *p[] = {a, lim};
+	store_ride_next_commit(st, after, "changes_after", CHANGES_AFTER_SQL, 2, p);
+}
+
+bool store_changes_read_with_commit(struct store *st, int64_t after, struct change_row **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	PGresult *res = store_take_ride(st, after);
+	if (!res)
+		return false;
+	read_changes(res, out, n);
+	return true;
 }
 
 enum store_result store_fanout_cursor(struct store *st, int64_t *change_id, char **position)

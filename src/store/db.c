@@ -35,6 +35,21 @@ struct statement {
 struct held_statement {
 	struct statement s;
 	char **params;
+	bool is_ride; /* its result is kept as the ride's (see store_ride_next_commit) */
+};
+
+/* A read that goes out with the next commit of a transaction that wrote something. */
+struct ride {
+	bool armed;
+	int64_t tag;
+	const char *label;
+	const char *sql;
+	int nparams;
+	char *params[4];
+	bool wanted;      /* the open transaction asked for it (store_want_ride) */
+	bool have_result; /* `result` came with a commit that succeeded */
+	int64_t result_tag;
+	PGresult *result;
 };
 
 enum conn_state { CS_IDLE, CS_CONNECTING, CS_UP, CS_WAITING };
@@ -60,6 +75,7 @@ struct store {
 	struct held_statement *held;
 	size_t n_held, cap_held;
 	bool begin_held;
+	struct ride ride;
 };
 
 static void start_connect(void *arg);
@@ -112,6 +128,22 @@ static void drop_held(struct store *st)
 	}
 	st->n_held = 0;
 	st->begin_held = false;
+	st->ride.wanted = false;
+}
+
+static void drop_ride_result(struct store *st)
+{
+	PQclear(st->ride.result);
+	st->ride.result = NULL;
+	st->ride.have_result = false;
+}
+
+static void disarm_ride(struct store *st)
+{
+	for (int i = 0; i < st->ride.nparams; i++)
+		free(st->ride.params[i]);
+	st->ride.nparams = 0;
+	st->ride.armed = false;
 }
 
 /* First line of a libpq message, for one-line logs. */
@@ -129,6 +161,8 @@ static void schedule_retry(struct store *st, const char *why)
 	st->conn = NULL;
 	forget_prepared(st);
 	drop_held(st);
+	disarm_ride(st);
+	drop_ride_result(st);
 	loop_timer_stop(&st->connect_timer);
 	bool was_up = st->state == CS_UP;
 	st->state = CS_WAITING;
@@ -323,6 +357,8 @@ void store_free(struct store *st)
 	if (st->conn)
 		PQfinish(st->conn);
 	drop_held(st);
+	disarm_ride(st);
+	drop_ride_result(st);
 	free(st->held);
 	free(st->prepared);
 	free(st->conninfo);
@@ -466,7 +502,7 @@ static enum store_result send_held(struct store *st, const struct statement *las
 	while (!broken && queued < n && pipeline_send(st, sent[queued], &prepares[queued]))
 		queued++;
 	broken = broken || queued < n || !PQpipelineSync(conn);
-	PGresult *failed = NULL, *result = NULL;
+	PGresult *failed = NULL, *result = NULL, *ride_result = NULL;
 	const char *failed_label = NULL;
 	for (size_t i = 0; !broken && i < n; i++) {
 		if (prepares[i]) {
@@ -481,12 +517,16 @@ static enum store_result send_held(struct store *st, const struct statement *las
 		}
 		PGresult *r = broken ? NULL : pipeline_result(conn);
 		broken = !r;
-		if (r && succeeded(r) && sent[i] == last)
+		if (r && succeeded(r) && sent[i] == last) {
 			result = r;
-		else if (r && succeeded(r))
+		} else if (r && succeeded(r) && i < st->n_held && st->held[i].is_ride) {
+			PQclear(ride_result);
+			ride_result = r;
+		} else if (r && succeeded(r)) {
 			PQclear(r);
-		else if (r)
+		} else if (r) {
 			note_failure(&failed, &failed_label, r, sent[i]->label);
+		}
 	}
 	if (!broken) {
 		PGresult *sync = PQgetResult(conn);
@@ -494,6 +534,15 @@ static enum store_result send_held(struct store *st, const struct statement *las
 		PQclear(sync);
 	}
 	drop_held(st);
+	if (ride_result && !broken && !failed) {
+		/* only a commit carries the ride, so its result stands for what was committed */
+		drop_ride_result(st);
+		st->ride.result = ride_result;
+		st->ride.have_result = true;
+		st->ride.result_tag = st->ride.tag;
+		ride_result = NULL;
+	}
+	PQclear(ride_result);
 	if (broken) {
 		PQclear(result);
 		PQclear(failed);
@@ -543,7 +592,8 @@ static bool may_hold(const struct store *st)
 	return !st->blocking && store_in_transaction(st);
 }
 
-static void hold(struct store *st, const char *label, const char *sql, int nparams, const char *const *params)
+static struct held_statement *hold(struct store *st, const char *label, const char *sql, int nparams,
+                                    const char *const *params)
 {
 	if (st->n_held == st->cap_held) {
 		st->cap_held = st->cap_held ? st->cap_held * 2 : 8;
@@ -554,6 +604,8 @@ static void hold(struct store *st, const char *label, const char *sql, int npara
 	for (int i = 0; i < nparams; i++)
 		h->params[i] = params[i] ? xstrdup(params[i]) : NULL;
 	h->s = (struct statement){label, sql, nparams, (const char *const *)h->params};
+	h->is_ride = false;
+	return h;
 }
 
 enum store_result store_command_later(struct store *st, const char *label, const char *sql, int nparams,
@@ -582,7 +634,47 @@ enum store_result store_commit(struct store *st)
 		drop_held(st); /* nothing was written */
 		return STORE_OK;
 	}
+	if (!st)
+		return STORE_UNAVAILABLE;
+	bool ride = st->ride.armed && st->ride.wanted && may_hold(st);
+	st->ride.wanted = false;
+	if (ride)
+		hold(st, st->ride.label, st->ride.sql, st->ride.nparams, (const char *const *)st->ride.params)->is_ride = true;
 	return store_command(st, "commit", "COMMIT", 0, NULL);
+}
+
+void store_ride_next_commit(struct store *st, int64_t tag, const char *label, const char *sql, int nparams,
+                            const char *const *params)
+{
+	if (st->blocking || nparams > (int)(sizeof(st->ride.params) / sizeof(st->ride.params[0])))
+		return;
+	disarm_ride(st);
+	drop_ride_result(st);
+	st->ride.armed = true;
+	st->ride.tag = tag;
+	st->ride.label = label;
+	st->ride.sql = sql;
+	st->ride.nparams = nparams;
+	for (int i = 0; i < nparams; i++)
+		st->ride.params[i] = params[i] ? xstrdup(params[i]) : NULL;
+}
+
+void store_want_ride(struct store *st)
+{
+	if (st && store_in_transaction(st))
+		st->ride.wanted = true;
+}
+
+PGresult *store_take_ride(struct store *st, int64_t tag)
+{
+	PGresult *r = NULL;
+	if (st->ride.have_result && st->ride.result_tag == tag) {
+		r = st->ride.result;
+		st->ride.result = NULL;
+	}
+	drop_ride_result(st);
+	disarm_ride(st);
+	return r;
 }
 
 bool store_in_transaction(const struct store *st)

@@ -38,6 +38,18 @@ enum store_result store_command(struct store *st, const char *label, const char 
  * aborted as it would have been at once. Elsewhere the same as store_command(). */
 enum store_result store_command_later(struct store *st, const char *label, const char *sql, int nparams,
                                       const char *const *params);
+/* A read that rides along with a commit: from now on, the next commit of a daemon
+ * transaction that called store_want_ride() also sends this statement (at most four
+ * parameters), just before its COMMIT and in the same round trip. Its result is kept
+ * when everything in that round trip succeeded; a later riding commit replaces it.
+ * Arming again drops what was kept. */
+void store_ride_next_commit(struct store *st, int64_t tag, const char *label, const char *sql, int nparams,
+                            const char *const *params);
+/* The open transaction's commit should carry the armed ride, if there is one. */
+void store_want_ride(struct store *st);
+/* The result of the last ride armed with this tag (the caller PQclear()s it), or NULL;
+ * disarms the ride either way. */
+PGresult *store_take_ride(struct store *st, int64_t tag);
 /* Runs SQL text without parameters (several statements, a migration script) on a
  * connection used directly; on failure copies the first line of the error to err. */
 bool store_exec_text(PGconn *conn, const char *sql, char *err, size_t errlen);

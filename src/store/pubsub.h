@@ -237,6 +237,13 @@ struct change_input {
 enum store_result store_log_change(struct store *st, const struct change_input *c);
 enum store_result store_changes_after(struct store *st, int64_t after, int limit, struct change_row **out,
                                       size_t *n);
+/* The same read, made just before the next commit that logs a change (in its round
+ * trip, so the change is there), for a fan-out that has seen everything up to `after`. */
+void store_read_changes_with_commit(struct store *st, int64_t after, int limit);
+/* What that read returned, when a commit made it for this `after` since it was asked
+ * for (into *out, change_rows_free()); false otherwise. Either way it is not made again
+ * until asked for again. */
+bool store_changes_read_with_commit(struct store *st, int64_t after, struct change_row **out, size_t *n);
 enum store_result store_fanout_cursor(struct store *st, int64_t *change_id, char **position);
 enum store_result store_fanout_save(struct store *st, int64_t change_id, const char *position);
 /* Drops delivered changes older than keep_seconds. */

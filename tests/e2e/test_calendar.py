@@ -43,19 +43,20 @@ def write(env, name, text):
     return path
 
 
+def stanza_events(s, node):
+    """(kind, item id) of the item notifications of node in stanza s."""
+    if s.name != "message":
+        return []
+    ev = s.xml.find("{%s}event" % NS_EVENT)
+    items = ev.find("{%s}items" % NS_EVENT) if ev is not None else None
+    if items is None or items.get("node") != node:
+        return []
+    return [(child.tag.split("}")[1], child.get("id")) for child in items]
+
+
 def events_of(client, node, since=0):
     """(kind, item id) of the item notifications of node received after index since."""
-    out = []
-    for s in client.received[since:]:
-        if s.name != "message":
-            continue
-        ev = s.xml.find("{%s}event" % NS_EVENT)
-        items = ev.find("{%s}items" % NS_EVENT) if ev is not None else None
-        if items is None or items.get("node") != node:
-            continue
-        for child in items:
-            out.append((child.tag.split("}")[1], child.get("id")))
-    return out
+    return [e for s in client.received[since:] for e in stanza_events(s, node)]
 
 
 async def subscribe(client, node):
@@ -363,6 +364,55 @@ async def imported_items_keep_their_version_when_rows_change(env):
     summaries = sorted((i.get("id"), i.find(".//{%s}summary/{%s}text" % (NS_XCAL, NS_XCAL)).text)
                        for i in reply.iter("{%s}item" % NS_PS))
     assert summaries == [("bad@x", "Imported too"), ("edit@x", "Rewritten by SQL")], summaries  # seed@x: not in rv.ics
+
+
+@tap.test
+async def other_writers_between_publishes(env):
+    """rows another program commits between calpubsub's own publishes are notified once each, in the log's order; stray NOTIFYs on its channel change nothing"""
+    d = env.calpubsub
+    pg = env.postgres
+    bob = await env.client("bob", resource="mix")
+    d.ctl("import", write(env, "mix.ics", ics(vevent("m0@x", "20240401T100000Z", "Seed"))), "--node", "mixcal",
+          "--owner", "alice@localhost")
+    await subscribe(bob, "mixcal")
+    reply = await bob.raw_iq("set", "<pubsub xmlns='%s'><create node='mixplain'/></pubsub>" % NS_PS)
+    assert reply.get("type") == "result", ET.tostring(reply, "unicode")
+    await subscribe(bob, "mixplain")
+    mark = len(bob.received)
+    first = int(pg.psql("SELECT coalesce(max(id), 0) FROM calpubsub_change"))
+    rows, publishes = 40, 40
+    script = []
+    for i in range(rows):
+        text = ics(vevent("m%02d@x" % (i + 1), "20240402T100000Z", "Row %d" % i)).replace("'", "''")
+        script.append("INSERT INTO calpubsub_calendar_object (node_name, uid, ics) VALUES ('mixcal', 'm%02d@x', '%s');"
+                      % (i + 1, text))
+        if i % 5 == 0:  # wake-ups that name no change, a change far ahead, and one long gone
+            script.append("NOTIFY calpubsub_changes, 'hello'; SELECT pg_notify('calpubsub_changes', '999999999'); "
+                          "SELECT pg_notify('calpubsub_changes', '1');")
+        script.append("SELECT pg_sleep(0.004);")
+    writer = subprocess.Popen(["psql", "-X", "-q", "-o", "/dev/null", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
+                               "-p", str(pg.port), "-U", "calpubsub", "calpubsub"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    writer.stdin.write("\n".join(script) + "\n")
+    writer.stdin.close()
+    for i in range(publishes):
+        reply = await bob.raw_iq("set", "<pubsub xmlns='%s'><publish node='mixplain'><item id='p%02d'>"
+                                        "<x xmlns='urn:test'/></item></publish></pubsub>" % (NS_PS, i))
+        assert reply.get("type") == "result", ET.tostring(reply, "unicode")
+    assert writer.wait(timeout=30) == 0, writer.stderr.read()
+
+    def received():  # in arrival order, across both nodes
+        return [(node, item) for s in bob.received[mark:] for node in ("mixcal", "mixplain")
+                for kind, item in stanza_events(s, node) if kind == "item"]
+
+    await bob.wait_for(lambda s: len(received()) >= rows + publishes, 10, "every row's and publish's notification")
+    await quiet_period(bob)
+    got = received()
+    logged = [tuple(line.split("|")) for line in pg.psql(
+        "SELECT node_name || '|' || item_id FROM calpubsub_change WHERE id > %d AND kind = 'publish' "
+        "AND node_name IN ('mixcal', 'mixplain') ORDER BY id" % first).splitlines()]
+    assert len(logged) == rows + publishes, logged
+    assert got == logged, "notified in another order than the change log, or not once each:\n%s\n%s" % (got, logged)
 
 
 @tap.test

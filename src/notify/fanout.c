@@ -658,6 +658,32 @@ static int send_page(struct fanout *f)
 	return messages;
 }
 
+static int64_t last_id(const struct fanout *f)
+{
+	return f->n_batch ? f->batch[f->n_batch - 1].id : 0;
+}
+
+/* Fills the empty batch with the changes after the position: those the last commit
+ * brought along, else those read now if a wake-up says there may be any. False when
+ * there are none for now (or the store failed); then the next commit that logs a change
+ * is asked to bring it along. */
+static bool fetch_batch(struct fanout *f)
+{
+	int64_t after = f->change - 1;
+	if (store_changes_read_with_commit(f->store, after, &f->batch, &f->n_batch))
+		wake_gate_read_earlier(&f->wake_gate, after, last_id(f), f->n_batch, CHANGE_BATCH);
+	if (!f->n_batch && wake_gate_must_read(&f->wake_gate)) {
+		change_rows_free(f->batch, 0);
+		f->batch = NULL;
+		if (store_changes_after(f->store, after, CHANGE_BATCH, &f->batch, &f->n_batch) != STORE_OK)
+			return false;
+		wake_gate_read(&f->wake_gate, after, last_id(f), f->n_batch, CHANGE_BATCH);
+	}
+	if (!f->n_batch)
+		store_read_changes_with_commit(f->store, after, CHANGE_BATCH);
+	return f->n_batch > 0;
+}
+
 /* Moves to the next change, fetching a batch when needed. False when there is none. */
 static bool next_change(struct fanout *f)
 {
@@ -665,26 +691,8 @@ static bool next_change(struct fanout *f)
 		change_rows_free(f->batch, f->n_batch);
 		f->batch = NULL;
 		f->n_batch = f->batch_pos = 0;
-		int64_t after = f->change - 1;
-		if (!wake_gate_must_read(&f->wake_gate)) {
-			/* caught up: the next publish's commit brings its change along */
-			store_read_changes_with_commit(f->store, after, CHANGE_BATCH);
+		if (!fetch_batch(f))
 			return false;
-		}
-		if (store_changes_read_with_commit(f->store, after, &f->batch, &f->n_batch)) {
-			wake_gate_read_earlier(&f->wake_gate, after, f->n_batch ? f->batch[f->n_batch - 1].id : 0,
-			                       f->n_batch, CHANGE_BATCH);
-		} else {
-			if (store_changes_after(f->store, after, CHANGE_BATCH, &f->batch, &f->n_batch) != STORE_OK)
-				return false;
-			wake_gate_read(&f->wake_gate, after, f->n_batch ? f->batch[f->n_batch - 1].id : 0, f->n_batch,
-			               CHANGE_BATCH);
-		}
-		if (!f->n_batch) {
-			if (!wake_gate_must_read(&f->wake_gate))
-				store_read_changes_with_commit(f->store, after, CHANGE_BATCH);
-			return false;
-		}
 	}
 	f->current = &f->batch[f->batch_pos++];
 	if (f->current->id != f->change) {

@@ -103,17 +103,29 @@ static void read_changes(PGresult *res, struct change_row **out, size_t *n)
 	PQclear(res);
 }
 
+/* The parameters of CHANGES_AFTER_SQL, as text. */
+struct changes_after_params {
+	char after[24], limit[16];
+	const char *v[2];
+};
+
+static void changes_after_params(struct changes_after_params *p, int64_t after, int limit)
+{
+	snprintf(p->after, sizeof(p->after), "%" PRId64, after);
+	snprintf(p->limit, sizeof(p->limit), "%d", limit);
+	p->v[0] = p->after;
+	p->v[1] = p->limit;
+}
+
 enum store_result store_changes_after(struct store *st, int64_t after, int limit, struct change_row **out,
                                       size_t *n)
 {
-	char a[24], lim[16];
-	snprintf(a, sizeof(a), "%" PRId64, after);
-	snprintf(lim, sizeof(lim), "%d", limit);
-	const char *p[] = {a, lim};
+	struct changes_after_params p = {.v = {NULL, NULL}};
+	changes_after_params(&p, after, limit);
 	enum store_result r;
 	*out = NULL;
 	*n = 0;
-	PGresult *res = store_query(st, "changes_after", CHANGES_AFTER_SQL, 2, p, &r);
+	PGresult *res = store_query(st, "changes_after", CHANGES_AFTER_SQL, 2, p.v, &r);
 	if (!res)
 		return r;
 	read_changes(res, out, n);
@@ -122,11 +134,9 @@ enum store_result store_changes_after(struct store *st, int64_t after, int limit
 
 void store_read_changes_with_commit(struct store *st, int64_t after, int limit)
 {
-	char a[24], lim[16];
-	snprintf(a, sizeof(a), "%" PRId64, after);
-	snprintf(lim, sizeof(lim), "%d", limit);
-	const char *p[] = {a, lim};
-	store_ride_next_commit(st, after, "changes_after", CHANGES_AFTER_SQL, 2, p);
+	struct changes_after_params p = {.v = {NULL, NULL}};
+	changes_after_params(&p, after, limit);
+	store_ride_next_commit(st, after, "changes_after", CHANGES_AFTER_SQL, 2, p.v);
 }
 
 bool store_changes_read_with_commit(struct store *st, int64_t after, struct change_row **out, size_t *n)

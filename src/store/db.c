@@ -47,8 +47,8 @@ struct ride {
 	int nparams;
 	char *params[4];
 	bool wanted;      /* the open transaction asked for it (store_want_ride) */
-	bool have_result; /* `result` came with a commit that succeeded */
-	int64_t result_tag;
+	/* what it returned with a commit that succeeded; only while armed with `tag`, since
+	 * arming again or disarming drops it */
 	PGresult *result;
 };
 
@@ -135,7 +135,6 @@ static void drop_ride_result(struct store *st)
 {
 	PQclear(st->ride.result);
 	st->ride.result = NULL;
-	st->ride.have_result = false;
 }
 
 static void disarm_ride(struct store *st)
@@ -538,8 +537,6 @@ static enum store_result send_held(struct store *st, const struct statement *las
 		/* only a commit carries the ride, so its result stands for what was committed */
 		drop_ride_result(st);
 		st->ride.result = ride_result;
-		st->ride.have_result = true;
-		st->ride.result_tag = st->ride.tag;
 		ride_result = NULL;
 	}
 	PQclear(ride_result);
@@ -630,12 +627,12 @@ enum store_result store_begin(struct store *st)
 
 enum store_result store_commit(struct store *st)
 {
-	if (st && st->begin_held && st->n_held == 1) {
+	if (!st)
+		return STORE_UNAVAILABLE;
+	if (st->begin_held && st->n_held == 1) {
 		drop_held(st); /* nothing was written */
 		return STORE_OK;
 	}
-	if (!st)
-		return STORE_UNAVAILABLE;
 	bool ride = st->ride.armed && st->ride.wanted && may_hold(st);
 	st->ride.wanted = false;
 	if (ride)
@@ -668,7 +665,7 @@ void store_want_ride(struct store *st)
 PGresult *store_take_ride(struct store *st, int64_t tag)
 {
 	PGresult *r = NULL;
-	if (st->ride.have_result && st->ride.result_tag == tag) {
+	if (st->ride.armed && st->ride.tag == tag) {
 		r = st->ride.result;
 		st->ride.result = NULL;
 	}

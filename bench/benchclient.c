@@ -419,6 +419,7 @@ static void do_publish(char *args, bool burst)
 	snprintf(head, head_len, "<iq type='set' to='%s' id='", service);
 	uint64_t *rtt = calloc(m, sizeof(uint64_t));
 	uint64_t *lat = calloc(m, sizeof(uint64_t));
+	uint64_t *first = calloc(m, sizeof(uint64_t)); /* publish -> first of N: the component's path and the server's first read */
 	unsigned errors = 0, complete = 0;
 	free(reply_text);
 	reply_text = NULL;
@@ -448,8 +449,10 @@ static void do_publish(char *args, bool burst)
 				xmpp_run_once(ctx, 1);
 			if (!expect || __atomic_load_n(&shm->count[seq], __ATOMIC_ACQUIRE) >= expect) {
 				complete++;
-				if (expect)
+				if (expect) {
 					lat[k] = __atomic_load_n(&shm->last_ns[seq], __ATOMIC_ACQUIRE) - shm->pub_ns[seq];
+					first[k] = shm->first_ns[seq] - shm->pub_ns[seq];
+				}
 			}
 		}
 	} else {
@@ -499,6 +502,7 @@ static void do_publish(char *args, bool burst)
 			if (__atomic_load_n(&shm->count[seq], __ATOMIC_ACQUIRE) >= expect) {
 				complete++;
 				lat[k] = shm->last_ns[seq] - shm->pub_ns[seq];
+				first[k] = shm->first_ns[seq] - shm->pub_ns[seq];
 			}
 		}
 	}
@@ -514,11 +518,14 @@ static void do_publish(char *args, bool burst)
 	print_list("rtt_ns", rtt, (int)m);
 	printf(",");
 	print_list("lat_ns", lat, (int)(burst ? m : sent));
+	printf(",");
+	print_list("first_ns", first, (int)(burst ? m : sent));
 	printf(",\"error_text\":");
 	json_string(reply_text ? reply_text : "");
 	printf("}\n");
 	free(rtt);
 	free(lat);
+	free(first);
 	free(head);
 	free(payload);
 }

@@ -658,7 +658,7 @@ void store_ride_next_commit(struct store *st, int64_t tag, const char *label, co
 
 void store_want_ride(struct store *st)
 {
-	if (st && store_in_transaction(st))
+	if (store_in_transaction(st))
 		st->ride.wanted = true;
 }
 

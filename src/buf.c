@@ -198,7 +198,9 @@ bool utf8_is_xml_safe(const char *s, size_t n)
 	return true;
 }
 
-void buf_xml_escape_n(struct buf *b, const char *s, size_t n)
+/* A parser reads a raw CR as LF (XML 1.0 2.11) and, in an attribute value, a raw tab,
+ * LF or CR as a space (3.3.3): written as character references they come back as sent. */
+static void xml_escape(struct buf *b, const char *s, size_t n, bool attribute)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t run = 0; /* start of the pending run of bytes that need no escaping */
@@ -219,6 +221,9 @@ void buf_xml_escape_n(struct buf *b, const char *s, size_t n)
 		case '>': rep = "&gt;"; break;
 		case '"': rep = "&quot;"; break;
 		case '\'': rep = "&apos;"; break;
+		case '\r': rep = "&#13;"; break;
+		case '\t': rep = attribute ? "&#9;" : NULL; break;
+		case '\n': rep = attribute ? "&#10;" : NULL; break;
 		default:
 			l = xml_char_len(p + i, n - i);
 			if (!l) {
@@ -234,6 +239,16 @@ void buf_xml_escape_n(struct buf *b, const char *s, size_t n)
 		i += l;
 	}
 	buf_append(b, s + run, n - run);
+}
+
+void buf_xml_escape_n(struct buf *b, const char *s, size_t n)
+{
+	xml_escape(b, s, n, false);
+}
+
+void buf_xml_escape_attr(struct buf *b, const char *s)
+{
+	xml_escape(b, s, strlen(s), true);
 }
 
 void buf_xml_escape(struct buf *b, const char *s)

@@ -31,11 +31,13 @@ static inline void buf_putc(struct buf *b, char c)
 }
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-/* Text content or attribute value: escapes markup and replaces bytes that XML 1.0 cannot
- * carry at all (invalid UTF-8, control characters) with U+FFFD, because the text may come
- * from a file or the database rather than from an XML parser. */
+/* Text content: escapes markup and CR, and replaces bytes that XML 1.0 cannot carry at
+ * all (invalid UTF-8, control characters) with U+FFFD, because the text may come from a
+ * file or the database rather than from an XML parser. */
 void buf_xml_escape(struct buf *b, const char *s);
 void buf_xml_escape_n(struct buf *b, const char *s, size_t n);
+/* An attribute value: the same, and tab and LF as character references too. */
+void buf_xml_escape_attr(struct buf *b, const char *s);
 /* Hands the contents to the caller (never NULL) and leaves the buffer empty. */
 char *buf_steal(struct buf *b);
 const char *buf_cstr(const struct buf *b);

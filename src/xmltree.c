@@ -87,12 +87,12 @@ void xml_serialize(struct buf *b, const struct xml_node *n, const char *inherite
 	if (!same_ns(n->ns, inherited_ns)) {
 		/* An element leaving every namespace must undeclare the inherited default. */
 		buf_puts(b, " xmlns='");
-		buf_xml_escape(b, n->ns ? n->ns : "");
+		buf_xml_escape_attr(b, n->ns ? n->ns : "");
 		buf_putc(b, '\'');
 	}
 	for (size_t i = 0; i < n->n_attrs; i++) {
 		buf_printf(b, " %s='", n->attrs[i].name);
-		buf_xml_escape(b, n->attrs[i].value);
+		buf_xml_escape_attr(b, n->attrs[i].value);
 		buf_putc(b, '\'');
 	}
 	if (!n->n_children) {

@@ -595,9 +595,9 @@ void link_sync(struct link *l, link_sync_fn fn, void *arg)
 	l->n_syncs++;
 	struct buf b = BUF_INIT;
 	buf_printf(&b, "<iq type='get' id='%s' from='", s->id);
-	buf_xml_escape(&b, l->cfg->jid);
+	buf_xml_escape_attr(&b, l->cfg->jid);
 	buf_puts(&b, "' to='");
-	buf_xml_escape(&b, l->cfg->server_domain);
+	buf_xml_escape_attr(&b, l->cfg->server_domain);
 	buf_puts(&b, "'><ping xmlns='urn:xmpp:ping'/></iq>");
 	link_send(l, b.data, b.len);
 	buf_free(&b);

@@ -206,7 +206,7 @@ void xml_attr(struct buf *b, const char *name, const char *value)
 	buf_putc(b, ' ');
 	buf_puts(b, name);
 	buf_puts(b, "='");
-	buf_xml_escape(b, value);
+	buf_xml_escape_attr(b, value);
 	buf_putc(b, '\'');
 }
 

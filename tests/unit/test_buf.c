@@ -63,8 +63,13 @@ int main(void)
 	is_str(e, "\xef\xbf\xbd\xef\xbf\xbd", "a truncated sequence is refused");
 	free(e);
 	e = escaped("tab\there\nnl\r", 12);
-	is_str(e, "tab\there\nnl\r", "tab, newline and carriage return are allowed");
+	is_str(e, "tab\there\nnl&#13;", "text keeps tab and newline, and writes CR as a reference (a parser reads CR as LF)");
 	free(e);
+	struct buf attr = BUF_INIT;
+	buf_xml_escape_attr(&attr, "a\tb\nc\rd'<&");
+	is_str(buf_cstr(&attr), "a&#9;b&#10;c&#13;d&apos;&lt;&amp;",
+	       "an attribute value writes tab, LF and CR as references (a parser reads them as spaces)");
+	buf_free(&attr);
 	ok(utf8_is_xml_safe("plain", 5), "plain ASCII is XML-safe");
 	ok(!utf8_is_xml_safe("\x00", 1), "NUL is not XML-safe");
 	ok(!utf8_is_xml_safe("\xef\xbf\xbe", 3), "U+FFFE is not XML-safe");

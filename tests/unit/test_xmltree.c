@@ -50,6 +50,14 @@ int main(void)
 	xml_serialize(&b, empty, NULL);
 	is_str(b.data, "<empty xmlns='urn:x'/>", "an empty element is self-closed");
 	xml_free(empty);
+	buf_reset(&b);
+	struct xml_node *spaced = xml_element_new("v", "urn:x");
+	xml_add_attr(spaced, "a", "tab\tlf\ncr\r");
+	xml_add_child(spaced, xml_text_new("lf\ncr\r", 6));
+	xml_serialize(&b, spaced, "urn:x");
+	is_str(b.data, "<v a='tab&#9;lf&#10;cr&#13;'>lf\ncr&#13;</v>",
+	       "white space a parser would change comes back as sent: tab, LF, CR in attributes, CR in text");
+	xml_free(spaced);
 	buf_free(&b);
 	xml_free(root);
 	xml_free(NULL);

@@ -6,6 +6,8 @@
 
 #include "buf.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,14 +31,25 @@ static bool local_ok(const char *s, size_t n)
 	return utf8_is_xml_safe(s, n);
 }
 
+static bool ipv6_literal_ok(const char *s, size_t n)
+{
+	char inner[INET6_ADDRSTRLEN];
+	struct in6_addr addr;
+	if (n < 4 || s[n - 1] != ']' || n - 2 >= sizeof(inner))
+		return false;
+	memcpy(inner, s + 1, n - 2);
+	inner[n - 2] = '\0';
+	return inet_pton(AF_INET6, inner, &addr) == 1;
+}
+
 static bool domain_ok(const char *s, size_t n)
 {
 	if (n == 0 || n > JID_PART_MAX)
 		return false;
 	if (s[n - 1] == '.') /* a trailing dot is stripped by servers; we refuse it */
 		return false;
-	if (s[0] == '[') /* IPv6 literal */
-		return s[n - 1] == ']' && n > 2;
+	if (s[0] == '[') /* an IP-literal (RFC 7622 3.2): an IPv6 address, nothing else */
+		return ipv6_literal_ok(s, n);
 	size_t label = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];

@@ -22,11 +22,13 @@ int main(void)
 	check_norm("a@b/c/d@e", "a@b/c/d@e", "a@b");
 	check_norm("\xc3\xa9lise@example.com", "\xc3\xa9lise@example.com", "\xc3\xa9lise@example.com");
 	check_norm("[::1]", "[::1]", "[::1]");
+	check_norm("u@[2001:DB8::7]/r", "u@[2001:db8::7]/r", "u@[2001:db8::7]");
 
 	const char *bad[] = {"", "@example.com", "user@", "user@/res", "user@example.com/", "a b@example.com",
 	                     "user@exa mple.com", "user@example..com", "user@.example.com", "user@example.com.",
 	                     "us\"er@example.com", "user@@example.com", "user@exa<mple.com", "user@[::1",
-	                     "a@b\x01", "a@b/\x01"};
+	                     "a@b\x01", "a@b/\x01", "x@[a@b]", "x@[<&> ]", "a@[\xff]", "a@[]", "a@[1.2.3.4]",
+	                     "a@[::1]x", "a@[::1::2]"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *n = jid_normalize(bad[i]);
 		ok(n == NULL, "refuses invalid JID #%zu", i);

@@ -66,10 +66,12 @@ static struct session *new_session(const char *requester)
 	for (int i = 0; i < MAX_SESSIONS && !slot; i++)
 		if (!adhoc.sessions[i].requester || adhoc.sessions[i].expires_ms < now)
 			slot = &adhoc.sessions[i];
-	/* all busy: the one closest to expiring (the oldest) gives way */
-	for (int i = 0; i < MAX_SESSIONS && !slot; i++)
-		if (!slot || adhoc.sessions[i].expires_ms < slot->expires_ms)
-			slot = &adhoc.sessions[i];
+	if (!slot) { /* all busy: the one closest to expiring (the oldest) gives way */
+		slot = &adhoc.sessions[0];
+		for (int i = 1; i < MAX_SESSIONS; i++)
+			if (adhoc.sessions[i].expires_ms < slot->expires_ms)
+				slot = &adhoc.sessions[i];
+	}
 	free(slot->requester);
 	session_id(slot->id, sizeof(slot->id));
 	slot->requester = xstrdup(requester);

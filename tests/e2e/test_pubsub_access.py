@@ -358,6 +358,17 @@ async def get_pending(env):
     r = ok(await command(s.admin, "action='execute'"))
     field = [f for f in r.iter("{%s}field" % NS_XDATA) if f.get("var") == "pubsub#node"][0]
     assert node in [o.findtext("{%s}value" % NS_XDATA) for o in field.findall("{%s}option" % NS_XDATA)]
+    # the service keeps 256 sessions: when all are open, the oldest gives way, never a newer one
+    sids = []
+    for _ in range(258):
+        r = ok(await command(s.bob, "action='execute'"))
+        sids.append(r.find("{%s}command" % NS_COMMANDS).get("sessionid"))
+    for sid in sids[:2]:
+        err(await command(s.bob, "sessionid=%s action='cancel'" % attr(sid)), "bad-request", "modify",
+            "{%s}bad-sessionid" % NS_COMMANDS, "the oldest sessions gave way")
+    for sid in sids[2:]:
+        r = ok(await command(s.bob, "sessionid=%s action='cancel'" % attr(sid)), "session %s is kept" % sid)
+        assert r.find("{%s}command" % NS_COMMANDS).get("status") == "canceled"
 
 
 # ---- presence ----

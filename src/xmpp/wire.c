@@ -75,6 +75,11 @@ static bool form_fail(struct ps_error *err, const char *what)
 	return ps_fail(err, SC_BAD_REQUEST, PSE_NONE, "malformed data form: %s", what);
 }
 
+/* Every form calpubsub reads has a few dozen fields at most (a node configuration, the
+ * largest, about 30). The cap bounds the duplicate check, a scan per field, which made a
+ * hostile form of 20,000 fields cost a second. */
+#define WIRE_FORM_MAX_FIELDS 256
+
 struct form *wire_parse_form(xmpp_stanza_t *x, struct ps_error *err)
 {
 	enum form_type type;
@@ -99,6 +104,11 @@ struct form *wire_parse_form(xmpp_stanza_t *x, struct ps_error *err)
 		const char *var = xmpp_stanza_get_attribute(c, "var");
 		if (!field_type_parse(xmpp_stanza_get_type(c), &ft) || (!var && ft != FT_FIXED)) {
 			form_fail(err, var ? "unknown field type" : "a field without var");
+			form_free(f);
+			return NULL;
+		}
+		if (f->n_fields == WIRE_FORM_MAX_FIELDS) {
+			ps_fail(err, SC_BAD_REQUEST, PSE_NONE, "malformed data form: more than %d fields", WIRE_FORM_MAX_FIELDS);
 			form_free(f);
 			return NULL;
 		}

@@ -184,6 +184,9 @@ async def malformed_forms(env):
         "unknown field type": "<x xmlns='jabber:x:data' type='submit'><field var='pubsub#title' type='rainbow'>"
                               "<value>X</value></field></x>",
         "unexpected element": "<x xmlns='jabber:x:data' type='submit'><bogus/></x>",
+        # fields that would be ignored one by one, but too many: refused before they are read
+        "more than 256 fields": "<x xmlns='jabber:x:data' type='submit'>%s</x>" % "".join(
+            "<field var='x-many#f%d'><value>1</value></field>" % i for i in range(300)),
     }
     for what, x in broken.items():
         err(await ps(s.alice, "set", "<configure node=%s>%s</configure>" % (attr(node), x), owner=True),
@@ -206,6 +209,9 @@ async def malformed_forms(env):
     # unknown fields: ignored in configurations and options, refused as preconditions
     ok(await configure(s.alice, node, {"pubsub#title": "After", "x-unknown#thing": "1", "pubsub#tempsub": "1"}))
     assert (await get_config(s.alice, node))["pubsub#title"] == "After"
+    text = err(await configure(s.alice, node, {"x-many#f%d" % i: "1" for i in range(300)}), "bad-request", "modify")
+    assert "more than 256 fields" in (text or ""), text
+    ok(await configure(s.alice, node, {"x-many#f%d" % i: "1" for i in range(255)}), "256 fields with FORM_TYPE")
     ok(await ps(s.carol, "set", "<options node=%s jid=%s>%s</options>" % (attr(node), attr(jid("carol")), form(
         FORM_SUB_OPTIONS, {"pubsub#deliver": "1", "pubsub#digest": "1", "x-other": "y"}))))
     err(await publish(s.alice, node, "f", options={"x-unknown#thing": "1"}), "bad-request", "modify", "")

@@ -306,23 +306,44 @@ static char *content(const struct xml_node *n)
 	return xml_text_content(n);
 }
 
+/* The parts of a recurrence rule (RFC 5545 3.3.10, RFC 7529 RSCALE and SKIP): nothing
+ * else may appear in <recur>. */
+static const char *const recur_parts[] = {"freq",     "until",      "count",     "interval", "bysecond", "byminute",
+                                          "byhour",   "byday",      "bymonthday", "byyearday", "byweekno", "bymonth",
+                                          "bysetpos", "wkst",       "rscale",    "skip"};
+#define N_RECUR_PARTS (sizeof(recur_parts) / sizeof(recur_parts[0]))
+
+static int recur_part(const char *name)
+{
+	for (size_t p = 0; p < N_RECUR_PARTS; p++)
+		if (strcmp(name, recur_parts[p]) == 0)
+			return (int)p;
+	return -1;
+}
+
 static bool decode_recur(const struct xml_node *r, struct buf *out, struct buf *errors)
 {
-	/* Repeated parts (byday, bymonth...) join with commas. */
+	/* Repeated parts (byday, bymonth...) join with commas, in the order each part first
+	 * appears. A part is gathered once, so the work is bounded by the number of parts
+	 * times the number of children, whatever a hostile <recur> repeats. */
+	bool gathered[N_RECUR_PARTS] = {false};
 	for (size_t i = 0; i < r->n_children; i++) {
 		const struct xml_node *part = r->children[i];
 		if (!part->name)
 			continue;
-		bool repeat = false;
-		for (size_t k = 0; k < i && !repeat; k++)
-			repeat = r->children[k]->name && strcmp(r->children[k]->name, part->name) == 0;
-		if (repeat)
+		int p = recur_part(part->name);
+		if (p < 0) {
+			buf_printf(errors, "xCal: <%.100s> is not a part of a recurrence rule\n", part->name);
+			return false;
+		}
+		if (gathered[p])
 			continue;
+		gathered[p] = true;
 		char *name = codec_upper(part->name);
 		buf_printf(out, "%s%s=", out->len ? ";" : "", name);
 		bool first = true;
 		for (size_t k = i; k < r->n_children; k++) {
-			if (!r->children[k]->name || strcmp(r->children[k]->name, part->name) != 0)
+			if (!r->children[k]->name || strcmp(r->children[k]->name, recur_parts[p]) != 0)
 				continue;
 			char *v = content(r->children[k]);
 			if (!first)

@@ -107,7 +107,7 @@ static char *unfolded(const char *ics)
 static void contains(const char *hay, const char *needle, const char *what)
 {
 	if (!ok(hay && strstr(hay, needle), "%s", what))
-		printf("# looked for: %s\n", needle);
+		printf("# looked for: %s\n# in: %s\n", needle, hay ? hay : "(nothing)");
 }
 
 static void test_spellings(void)
@@ -268,6 +268,19 @@ static void test_decoder_errors(void)
 	contains(p.ics, "UID:x1\r\nDTSTAMP:20240101T000000Z\r\nCATEGORIES:a\r\nDTSTART:20240101T100000Z\r\n",
 	         "xCal decoded to canonical text");
 	cal_payload_free(&p);
+	struct xml_node *recur = xml_add_text_element(xml_add_text_element(eprops, "rrule", NULL), "recur", NULL);
+	xml_add_text_element(recur, "freq", "WEEKLY");
+	xml_add_text_element(recur, "byday", "MO");
+	xml_add_text_element(recur, "count", "4");
+	xml_add_text_element(recur, "byday", "FR");
+	buf_reset(&errors);
+	ok(cal_from_xcal(root, &p, &errors), "xCal: a recurrence rule with a repeated part is accepted");
+	contains(p.ics, "RRULE:FREQ=WEEKLY;COUNT=4;BYDAY=MO,FR\r\n", "repeated parts join with commas, in canonical order");
+	cal_payload_free(&p);
+	xml_add_text_element(recur, "byfortnight", "1");
+	buf_reset(&errors);
+	ok(!cal_from_xcal(root, &p, &errors) && strstr(errors.data, "<byfortnight> is not a part of a recurrence rule"),
+	   "xCal: an unknown part of a recurrence rule is refused by name");
 	xml_free(root);
 	buf_free(&errors);
 }

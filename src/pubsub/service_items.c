@@ -14,6 +14,17 @@
  * stanzas (Prosody's default limit for clients is 256 KiB). */
 #define REPLY_BYTES_MAX (240 * 1024)
 
+static bool payload_fits(const struct node_config *c, const struct node_limits *lim, const char *payload,
+                         struct ps_error *err)
+{
+	/* a node configured before the service limit was lowered keeps its value: both apply */
+	int64_t max_size = c->max_payload_size < lim->max_payload_size ? c->max_payload_size : lim->max_payload_size;
+	if (payload && (int64_t)strlen(payload) > max_size)
+		return ps_fail(err, SC_NOT_ACCEPTABLE, PSE_PAYLOAD_TOO_BIG, "the payload exceeds %lld bytes",
+		               (long long)max_size);
+	return true;
+}
+
 /* XEP-0060 4.3 and 7.1.3.6/7.1.3.7: which item shapes a node takes. */
 static bool check_item_shape(const struct node_config *c, const struct node_limits *lim,
                              const struct publish_request *pr, struct ps_error *err)
@@ -33,11 +44,8 @@ static bool check_item_shape(const struct node_config *c, const struct node_limi
 	if (pr->payload && c->payload_type[0] && (!pr->payload_ns || strcmp(pr->payload_ns, c->payload_type) != 0))
 		return ps_fail(err, SC_BAD_REQUEST, PSE_INVALID_PAYLOAD, "this node takes payloads of type %.200s",
 		               c->payload_type);
-	/* a node configured before the service limit was lowered keeps its value: both apply */
-	int64_t max_size = c->max_payload_size < lim->max_payload_size ? c->max_payload_size : lim->max_payload_size;
-	if (pr->payload && (int64_t)strlen(pr->payload) > max_size)
-		return ps_fail(err, SC_NOT_ACCEPTABLE, PSE_PAYLOAD_TOO_BIG, "the payload exceeds %lld bytes",
-		               (long long)max_size);
+	if (!payload_fits(c, lim, pr->payload, err))
+		return false;
 	if (pr->item_id && (!*pr->item_id || strlen(pr->item_id) > ITEM_ID_MAX))
 		return ps_fail(err, SC_BAD_REQUEST, PSE_NONE, "an item id is 1 to %d bytes long", ITEM_ID_MAX);
 	return true;
@@ -159,7 +167,9 @@ bool service_publish(struct service *svc, const struct requester *rq, struct pub
 	const struct node_config *c = &ctx.node.cfg;
 	bool ok = (created || allowed(&ctx, OP_PUBLISH, NULL, err)) &&
 	          (!pr->options || node_config_check_preconditions(c, pr->options, &svc->limits, err)) &&
-	          (!pr->prepare || pr->prepare(pr, c, pr->prepare_arg, err)) && check_item_shape(c, &svc->limits, pr, err);
+	          /* the payload as published fits before it is decoded, and as stored after */
+	          (!pr->prepare || (payload_fits(c, &svc->limits, pr->payload, err) && pr->prepare(pr, c, pr->prepare_arg, err))) &&
+	          check_item_shape(c, &svc->limits, pr, err);
 	char generated[33];
 	const char *id = pr->item_id;
 	if (ok && pr->has_item && !id) {

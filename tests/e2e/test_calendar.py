@@ -510,6 +510,9 @@ async def xcal_publish(env):
          "bad-request", "invalid-payload"),
         (XCAL_EVENT.format(uid="pub-5@x", summary="x").replace("vevent", "vtodo"), None, "bad-request",
          "item-forbidden"),
+        (XCAL_EVENT.format(uid="pub-6@x", summary="x").replace(
+            "</dtstart>", "</dtstart><rrule><recur><freq>DAILY</freq><byfortnight>1</byfortnight></recur></rrule>"),
+         None, "bad-request", "invalid-payload"),
     ]
     # a calendar that takes events only
     owner_cfg = ("<pubsub xmlns='http://jabber.org/protocol/pubsub#owner'><configure node='xcal'>"
@@ -521,6 +524,15 @@ async def xcal_publish(env):
         _, got, text, got_app = error_of(reply)
         assert (got, got_app.split("}")[1] if got_app else None) == (cond, app), (payload[:60], got, got_app, text)
     assert env.postgres.psql("SELECT count(*) FROM calpubsub_calendar_object WHERE node_name = 'xcal'") == "3"
+    # pubsub#max_payload_size holds for the payload as published, before it is decoded:
+    # white space the canonical form would drop still counts
+    assert (await alice.raw_iq("set", owner_cfg.replace("x-calpubsub#calendar_components", "pubsub#max_payload_size")
+                               .replace("VEVENT", "2000"))).get("type") == "result"
+    padded = XCAL_EVENT.format(uid="pub-7@x", summary="Padded").replace("<properties>", "<properties>" + " " * 2000)
+    _, got, text, got_app = error_of(await publish(alice, "xcal", padded))
+    assert (got, got_app.split("}")[1]) == ("not-acceptable", "payload-too-big"), (got, got_app, text)
+    reply = await publish(alice, "xcal", XCAL_EVENT.format(uid="pub-7@x", summary="Plain"))
+    assert reply.get("type") == "result", ET.tostring(reply, "unicode")
 
 
 @tap.test

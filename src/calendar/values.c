@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The largest number a DURATION part may carry (see parse_duration). */
+#define DURATION_PART_MAX 1000000000000LL
+
 struct prop_info {
 	const char *name;
 	enum vtype type;
@@ -263,7 +266,9 @@ bool duration_parse(const char *s, struct cal_duration *out)
 			return false;
 		int64_t n = 0;
 		while (isdigit((unsigned char)*s)) {
-			if (n > INT64_MAX / 1000)
+			/* a trillion of any unit is far beyond any calendar (a trillion seconds is
+			 * 31,700 years), and keeps every sum of them in seconds inside 64 bits */
+			if (n > DURATION_PART_MAX / 10)
 				return false;
 			n = n * 10 + (*s++ - '0');
 		}

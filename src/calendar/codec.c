@@ -160,8 +160,73 @@ static void collect_error(const struct cal_diag *d, void *arg)
 	buf_printf(run->errors, "%s%s%s\n", d->uid ? d->uid : "", d->uid ? ": " : "", d->message);
 }
 
+/* RFC 5545 3.1: a name is letters, digits and '-' (iana-token, x-name). */
+static bool name_ok(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '-')
+			return false;
+	return true;
+}
+
+/* RFC 5545 3.1: values hold no control character but tab (a TEXT value's line breaks
+ * are escaped before this), parameter values no DQUOTE either. */
+static bool chars_ok(const char *s, bool param)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c < 0x20 && c != '\t') || c == 0x7F || (param && c == '"'))
+			return false;
+	}
+	return true;
+}
+
+/* What a decoded tree must hold before it is written as content lines: a name or value
+ * that could end a line or open another would let a payload smuggle in properties. */
+static bool tree_ok(const struct cal_comp *c, const char *format, struct buf *errors)
+{
+	if (!name_ok(c->name)) {
+		buf_printf(errors, "%s: '%.100s' is not a component name\n", format, c->name);
+		return false;
+	}
+	for (size_t i = 0; i < c->n_props; i++) {
+		const struct cal_prop *p = &c->props[i];
+		if (!name_ok(p->name)) {
+			buf_printf(errors, "%s: '%.100s' is not a property name\n", format, p->name);
+			return false;
+		}
+		if (!chars_ok(p->value, false)) {
+			buf_printf(errors, "%s: %s: a value holds a line break or another control character\n", format,
+			           p->name);
+			return false;
+		}
+		for (size_t k = 0; k < p->n_params; k++) {
+			const struct cal_param *prm = &p->params[k];
+			if (!name_ok(prm->name)) {
+				buf_printf(errors, "%s: %s: '%.100s' is not a parameter name\n", format, p->name, prm->name);
+				return false;
+			}
+			for (size_t v = 0; v < prm->n_values; v++)
+				if (!chars_ok(prm->values[v], true)) {
+					buf_printf(errors, "%s: %s: parameter %s holds a double quote or a control character\n",
+					           format, p->name, prm->name);
+					return false;
+				}
+		}
+	}
+	for (size_t i = 0; i < c->n_subs; i++)
+		if (!tree_ok(c->subs[i], format, errors))
+			return false;
+	return true;
+}
+
 bool codec_finish(const struct cal_comp *vcal, const char *format, struct cal_payload *out, struct buf *errors)
 {
+	memset(out, 0, sizeof(*out));
+	if (!tree_ok(vcal, format, errors))
+		return false;
 	struct buf text = BUF_INIT;
 	cal_write_comp(&text, vcal);
 	struct payload_run run = {out, errors, 0};

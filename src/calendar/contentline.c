@@ -435,8 +435,15 @@ void text_unescape(struct buf *out, const char *s, size_t n)
 
 void text_escape(struct buf *out, const char *s)
 {
-	for (; *s; s++)
+	for (; *s; s++) {
+		/* a line break is one "\n" however the payload spelled it: CRLF, LF or CR */
+		if (*s == '\r') {
+			if (s[1] != '\n')
+				text_escape_char(out, '\n');
+			continue;
+		}
 		text_escape_char(out, *s);
+	}
 	buf_append(out, "", 0); /* NUL-terminated even when empty */
 }
 

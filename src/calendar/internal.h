@@ -113,6 +113,7 @@ static inline void text_escape_char(struct buf *out, char c)
 	default: buf_putc(out, c);
 	}
 }
+/* A whole TEXT value from xCal or jCal: CRLF and a lone CR are line breaks too. */
 void text_escape(struct buf *out, const char *s);
 /* Splits a raw value at commas (or another separator) that no backslash escapes. */
 size_t split_unescaped(const char *s, char sep, char ***out);

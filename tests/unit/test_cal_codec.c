@@ -227,6 +227,28 @@ static void test_decoder_errors(void)
 	                "DTSTART takes one value, not 2"),
 	   "jCal: several values on a single-valued property");
 
+#define JCAL_DTSTART ",[\"dtstart\",{},\"date-time\",\"2024-01-01T10:00:00Z\"]"
+	ok(refused_jcal(JCAL_HEAD JCAL_EVENT("e1", JCAL_DTSTART ",[\"x-note\",{},\"unknown\",\"a\\r\\nRRULE:FREQ=DAILY\"]") "]]",
+	                "jCal: X-NOTE: a value holds a line break"),
+	   "jCal: a line break in a value that is not TEXT is refused, not written as a second property");
+	ok(refused_jcal(JCAL_HEAD JCAL_EVENT("e1", JCAL_DTSTART ",[\"x-a:1\\r\\nrrule\",{},\"unknown\",\"FREQ=DAILY\"]") "]]",
+	                "'X-A:1\r\nRRULE' is not a property name"),
+	   "jCal: a property name that is not a name is refused");
+	ok(refused_jcal(JCAL_HEAD JCAL_EVENT("e1", JCAL_DTSTART ",[\"summary\",{\"x-p\":\"a\\\"b\"},\"text\",\"s\"]") "]]",
+	                "SUMMARY: parameter X-P holds a double quote"),
+	   "jCal: a double quote in a parameter value is refused");
+	ok(refused_jcal(JCAL_HEAD "[\"vevent;x=1\",[[\"uid\",{},\"text\",\"e1\"]],[]]]]", "is not a component name"),
+	   "jCal: a component name that is not a name is refused");
+	{
+		struct cal_payload p;
+		struct buf errors = BUF_INIT;
+		static const char text[] = JCAL_HEAD JCAL_EVENT("e1", JCAL_DTSTART ",[\"description\",{},\"text\",\"one\\r\\ntwo\"]") "]]";
+		ok(cal_from_jcal(text, sizeof(text) - 1, &p, &errors), "jCal: a TEXT value keeps its line breaks");
+		contains(p.ics, "DESCRIPTION:one\\ntwo\r\n", "escaped as \\n");
+		cal_payload_free(&p);
+		buf_free(&errors);
+	}
+
 	struct cal_payload p;
 	struct buf errors = BUF_INIT;
 	static const char good[] = JCAL_HEAD JCAL_EVENT("e1", ",[\"dtstart\",{},\"date\",\"2024-01-01\"]") "]]";

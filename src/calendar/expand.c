@@ -196,6 +196,7 @@ static bool rrule_cands(struct ctx *c, const char *rrule, const struct when *sta
 	struct until until;
 	if (rule.freq == ICAL_NO_RECURRENCE || !rule_until(rrule, start, &until)) {
 		icalerror_clear_errno();
+		free(rule.rscale);
 		buf_printf(c->err, "invalid RRULE '%s'", rrule);
 		return false;
 	}
@@ -205,6 +206,7 @@ static bool rrule_cands(struct ctx *c, const char *rrule, const struct when *sta
 	icalrecur_iterator *it = icalrecur_iterator_new(rule, ical_from_local(start->local, start->is_date));
 	if (!it) {
 		icalerror_clear_errno();
+		free(rule.rscale);
 		buf_printf(c->err, "RRULE '%s' cannot be expanded", rrule);
 		return false;
 	}
@@ -233,6 +235,7 @@ static bool rrule_cands(struct ctx *c, const char *rrule, const struct when *sta
 			push_cand(out, local, utc, false, 0);
 	}
 	icalrecur_iterator_free(it);
+	free(rule.rscale); /* libical hands its copy of RSCALE to the caller; the iterator shared it */
 	icalerror_clear_errno();
 	return ok;
 }

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* A top-level component as read: its unfolded content lines, one per '\n'-ended line of
  * text, with the physical line where each starts. */
@@ -633,6 +634,14 @@ static bool check_component(struct reader *rd, struct cal_comp *c, const char *u
 	return ok;
 }
 
+static bool recurs_yearly(const char *rrule)
+{
+	for (const char *part = rrule; part; part = strchr(part, ';') ? strchr(part, ';') + 1 : NULL)
+		if (strncasecmp(part, "FREQ=", 5) == 0)
+			return strncasecmp(part + 5, "YEARLY", 6) == 0 && (part[11] == ';' || part[11] == '\0');
+	return false;
+}
+
 static bool check_vtimezone(struct reader *rd, struct tz_def *t)
 {
 	if (t->checked)
@@ -654,6 +663,14 @@ static bool check_vtimezone(struct reader *rd, struct tz_def *t)
 				ok = false;
 			}
 		}
+		/* libical lists every change of a zone from its DTSTART on: a rule recurring
+		 * by the minute would make millions of them */
+		for (size_t k = 0; k < s->n_props; k++)
+			if (strcmp(s->props[k].name, "RRULE") == 0 && !recurs_yearly(s->props[k].value)) {
+				diag(rd, CAL_ERROR, s->props[k].line, NULL, "%s of VTIMEZONE '%s': its RRULE must be FREQ=YEARLY",
+				     s->name, t->tzid);
+				ok = false;
+			}
 	}
 	if (!rules) {
 		diag(rd, CAL_ERROR, t->raw.line, NULL, "VTIMEZONE '%s' has neither STANDARD nor DAYLIGHT", t->tzid);

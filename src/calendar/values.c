@@ -389,7 +389,8 @@ static bool check_recur(const char *s, struct buf *err)
 {
 	char **parts;
 	size_t n = split_unescaped(s, ';', &parts);
-	bool has_freq = false, has_count = false, has_until = false, ok = true;
+	bool has_freq = false, has_count = false, has_until = false, sub_daily = false, ok = true;
+	const char *day_filter = NULL;
 	for (size_t i = 0; i < n && ok; i++) {
 		char *eq = strchr(parts[i], '=');
 		if (!parts[i][0])
@@ -404,6 +405,12 @@ static bool check_recur(const char *s, struct buf *err)
 			buf_printf(err, "unknown RRULE part '%s'", parts[i]);
 			ok = false;
 		}
+		if (strcasecmp(parts[i], "FREQ") == 0)
+			sub_daily = strcasecmp(eq + 1, "SECONDLY") == 0 || strcasecmp(eq + 1, "MINUTELY") == 0 ||
+			            strcasecmp(eq + 1, "HOURLY") == 0;
+		if (strcasecmp(parts[i], "BYMONTH") == 0 || strcasecmp(parts[i], "BYMONTHDAY") == 0 ||
+		    strcasecmp(parts[i], "BYYEARDAY") == 0 || strcasecmp(parts[i], "BYWEEKNO") == 0)
+			day_filter = parts[i];
 		has_freq |= strcasecmp(parts[i], "FREQ") == 0;
 		has_count |= strcasecmp(parts[i], "COUNT") == 0;
 		if (strcasecmp(parts[i], "UNTIL") == 0) {
@@ -414,6 +421,12 @@ static bool check_recur(const char *s, struct buf *err)
 				ok = false;
 			}
 		}
+	}
+	/* libical looks for the next occurrence of such a rule one second, minute or hour at a
+	 * time, with no bound: FREQ=SECONDLY;BYMONTH=2;BYMONTHDAY=30 never returns */
+	if (ok && sub_daily && day_filter) {
+		buf_printf(err, "RRULE: a rule recurring more often than daily cannot take %s", day_filter);
+		ok = false;
 	}
 	free_strv(parts, n);
 	if (!ok)
@@ -429,6 +442,7 @@ static bool check_recur(const char *s, struct buf *err)
 	/* libical's parser is the one that flags a bad rule with X-LIC-ERROR. */
 	icalerror_clear_errno();
 	struct icalrecurrencetype r = icalrecurrencetype_from_string(s);
+	free(r.rscale); /* libical hands its copy of RSCALE to the caller */
 	if (r.freq == ICAL_NO_RECURRENCE || icalerrno != ICAL_NO_ERROR) {
 		buf_printf(err, "invalid RRULE '%s'", s);
 		icalerror_clear_errno();

@@ -170,6 +170,8 @@ static void test_broken(void)
 		{"broken/no-colon.ics", 16, "line without ':'", 1},
 		{"broken/bad-value.ics", 8, "DTEND: '2024-01-05 11:00' is not a valid DATE-TIME value", 1},
 		{"broken/huge-duration.ics", 8, "DURATION: 'PT9999999999999999H' is not a valid DURATION value", 1},
+		{"broken/endless-rules.ics", 10, "STANDARD of VTIMEZONE 'Every-Minute': its RRULE must be FREQ=YEARLY", 1},
+		{"broken/endless-rules.ics", 22, "a rule recurring more often than daily cannot take BYMONTHDAY", 1},
 		{"broken/dtend-before-dtstart.ics", 15, "DTEND (20240105T093000) is before DTSTART", 1},
 		{"broken/dtend-and-duration.ics", 10, "both DTEND (line 8) and DURATION", 0},
 		{"broken/bad-rrule.ics", 9, "invalid RRULE 'FREQ=FORTNIGHTLY'", 0},

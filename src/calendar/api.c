@@ -205,6 +205,13 @@ char *cal_expand_ics(const char *ics, cal_time_t from, cal_time_t to, const stru
 			put_time_prop(inst, todo ? "DUE" : "DTEND", o->end, all_day, l.floating);
 		cal_write_comp(&out, inst);
 		cal_comp_free(inst);
+		if (out.len > CAL_EXPAND_MAX_BYTES) {
+			buf_printf(err, "its %zu instances take more than %d bytes: ask for a shorter range", l.e.n_occs,
+			           CAL_EXPAND_MAX_BYTES);
+			buf_free(&out);
+			loaded_free(&l);
+			return NULL;
+		}
 	}
 	cal_write_calendar_end(&out);
 	loaded_free(&l);

@@ -163,7 +163,10 @@ int cal_occurs_in_window(const char *ics, cal_time_t from, cal_time_t to, const 
                          struct buf *err);
 /* CalDAV's <expand/> (RFC 4791 9.6.5): a VCALENDAR whose components are the instances
  * overlapping [from, to), each with RECURRENCE-ID (when recurring) and times in UTC, no
- * RRULE, RDATE, EXDATE or VTIMEZONE. NULL with the reason in err. */
+ * RRULE, RDATE, EXDATE or VTIMEZONE. NULL with the reason in err, also when the text
+ * would pass CAL_EXPAND_MAX_BYTES: each instance repeats the whole object, so a 2 KB
+ * event recurring every minute made 1.2 GB for a year. */
+#define CAL_EXPAND_MAX_BYTES (1024 * 1024)
 char *cal_expand_ics(const char *ics, cal_time_t from, cal_time_t to, const struct cal_expand_opts *opts,
                      struct buf *err);
 

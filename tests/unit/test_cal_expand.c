@@ -242,6 +242,16 @@ static void test_expand_ics(void)
 	   "all-day instances stay DATE values");
 	free(out);
 	free(ics);
+	ics = object(HEAD EVENT("minutely", "DTSTART:20240101T000000Z\r\nRRULE:FREQ=MINUTELY\r\n") TAIL);
+	out = cal_expand_ics(ics, T("20240101T000000Z"), T("20240102T000000Z"), NULL, &err);
+	ok(out && strlen(out) < CAL_EXPAND_MAX_BYTES, "a day of a rule recurring every minute expands");
+	free(out);
+	buf_reset(&err);
+	out = cal_expand_ics(ics, T("20240101T000000Z"), T("20250101T000000Z"), NULL, &err);
+	ok(!out && strstr(buf_cstr(&err), "take more than 1048576 bytes: ask for a shorter range"),
+	   "a year of it is refused instead of growing past %d bytes", CAL_EXPAND_MAX_BYTES);
+	free(out);
+	free(ics);
 	buf_free(&err);
 }
 

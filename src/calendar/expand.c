@@ -600,6 +600,9 @@ bool object_range(const struct cal_comp *const *comps, size_t n_comps, struct ca
 			*start = *start - widest < CAL_TIME_MIN ? CAL_TIME_MIN : *start - widest;
 			*end = *end > CAL_TIME_MAX - widest ? CAL_TIME_MAX : *end + widest;
 		}
+		/* a long DURATION can end an occurrence after 9999: the range stays storable */
+		*start = *start < CAL_TIME_MIN ? CAL_TIME_MIN : *start > CAL_TIME_MAX ? CAL_TIME_MAX : *start;
+		*end = *end > CAL_TIME_MAX ? CAL_TIME_MAX : *end < CAL_TIME_MIN ? CAL_TIME_MIN : *end;
 	}
 	expansion_free(&e);
 	return true;

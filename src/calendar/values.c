@@ -356,9 +356,10 @@ static bool check_period(const char *s)
 	free(start);
 	if (!ok)
 		return false;
+	/* a period ends after it starts (RFC 5545 3.3.9: "the start and end of a period") */
 	if (dt_parse(slash + 1, &b))
-		return !b.is_date;
-	return duration_parse(slash + 1, &d) && !d.negative;
+		return !b.is_date && dt_local_seconds(&b) > dt_local_seconds(&a);
+	return duration_parse(slash + 1, &d) && !d.negative && (d.days || d.seconds);
 }
 
 /* Canonical order of RRULE parts (RFC 6321 appendix A, RFC 7529 for RSCALE and SKIP). */

@@ -170,6 +170,7 @@ static void test_broken(void)
 		{"broken/no-colon.ics", 16, "line without ':'", 1},
 		{"broken/bad-value.ics", 8, "DTEND: '2024-01-05 11:00' is not a valid DATE-TIME value", 1},
 		{"broken/huge-duration.ics", 8, "DURATION: 'PT9999999999999999H' is not a valid DURATION value", 1},
+		{"broken/backward-period.ics", 8, "RDATE: '20240301T100000Z/20240201T000000Z' is not a valid PERIOD value", 1},
 		{"broken/endless-rules.ics", 10, "STANDARD of VTIMEZONE 'Every-Minute': its RRULE must be FREQ=YEARLY", 1},
 		{"broken/endless-rules.ics", 22, "a rule recurring more often than daily cannot take BYMONTHDAY", 1},
 		{"broken/dtend-before-dtstart.ics", 15, "DTEND (20240105T093000) is before DTSTART", 1},
@@ -345,6 +346,13 @@ static void test_ranges(void)
 	is_int(o->end, last + 14 * 3600, "floating times widen range_end by 14 h");
 	collected_free(&c);
 	free(text);
+
+	static const char late[] = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:late@x\r\n"
+	                           "DTSTAMP:20240101T000000Z\r\nDTSTART:99991231T120000Z\r\nDURATION:P999D\r\n"
+	                           "END:VEVENT\r\nEND:VCALENDAR\r\n";
+	read_text(late, sizeof(late) - 1, CAL_READ_ALL_OR_NOTHING, &c);
+	is_int(c.n ? c.objs[0].end : 0, CAL_TIME_MAX, "an occurrence ending after 9999 gives range_end CAL_TIME_MAX");
+	collected_free(&c);
 
 	text = read_fixture("google.ics", &len);
 	read_text(text, len, CAL_READ_ALL_OR_NOTHING, &c);

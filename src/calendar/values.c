@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The largest number a DURATION part may carry (see parse_duration). */
+/* The largest number a DURATION part may carry (see duration_parse). */
 #define DURATION_PART_MAX 1000000000000LL
 
 struct prop_info {

@@ -306,19 +306,14 @@ static char *content(const struct xml_node *n)
 	return xml_text_content(n);
 }
 
-/* The parts of a recurrence rule (RFC 5545 3.3.10, RFC 7529 RSCALE and SKIP): nothing
- * else may appear in <recur>. */
-static const char *const recur_parts[] = {"freq",     "until",      "count",     "interval", "bysecond", "byminute",
-                                          "byhour",   "byday",      "bymonthday", "byyearday", "byweekno", "bymonth",
-                                          "bysetpos", "wkst",       "rscale",    "skip"};
-#define N_RECUR_PARTS (sizeof(recur_parts) / sizeof(recur_parts[0]))
-
-static int recur_part(const char *name)
+/* One of the parts of a recurrence rule, as xCal spells it (lower case): its rank in
+ * recur_part_names, or -1. */
+static int recur_element(const char *name)
 {
-	for (size_t p = 0; p < N_RECUR_PARTS; p++)
-		if (strcmp(name, recur_parts[p]) == 0)
-			return (int)p;
-	return -1;
+	for (const char *c = name; *c; c++)
+		if (isupper((unsigned char)*c))
+			return -1;
+	return recur_part_rank(name);
 }
 
 static bool decode_recur(const struct xml_node *r, struct buf *out, struct buf *errors)
@@ -326,24 +321,24 @@ static bool decode_recur(const struct xml_node *r, struct buf *out, struct buf *
 	/* Repeated parts (byday, bymonth...) join with commas, in the order each part first
 	 * appears. A part is gathered once, so the work is bounded by the number of parts
 	 * times the number of children, whatever a hostile <recur> repeats. */
-	bool gathered[N_RECUR_PARTS] = {false};
+	uint32_t gathered = 0; /* bit p: recur_part_names[p], of which there are 16 */
 	for (size_t i = 0; i < r->n_children; i++) {
 		const struct xml_node *part = r->children[i];
 		if (!part->name)
 			continue;
-		int p = recur_part(part->name);
+		int p = recur_element(part->name);
 		if (p < 0) {
 			buf_printf(errors, "xCal: <%.100s> is not a part of a recurrence rule\n", part->name);
 			return false;
 		}
-		if (gathered[p])
+		if (gathered & (1u << p))
 			continue;
-		gathered[p] = true;
-		char *name = codec_upper(part->name);
+		gathered |= 1u << p;
+		const char *name = recur_part_names[p];
 		buf_printf(out, "%s%s=", out->len ? ";" : "", name);
 		bool first = true;
 		for (size_t k = i; k < r->n_children; k++) {
-			if (!r->children[k]->name || strcmp(r->children[k]->name, recur_parts[p]) != 0)
+			if (!r->children[k]->name || strcmp(r->children[k]->name, part->name) != 0)
 				continue;
 			char *v = content(r->children[k]);
 			if (!first)
@@ -352,7 +347,6 @@ static bool decode_recur(const struct xml_node *r, struct buf *out, struct buf *
 			codec_basic_value(out, strcmp(name, "UNTIL") ? VT_UNKNOWN : VT_DATE_TIME, v);
 			free(v);
 		}
-		free(name);
 	}
 	if (!out->len) {
 		buf_puts(errors, "xCal: empty <recur>\n");

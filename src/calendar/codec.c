@@ -160,17 +160,6 @@ static void collect_error(const struct cal_diag *d, void *arg)
 	buf_printf(run->errors, "%s%s%s\n", d->uid ? d->uid : "", d->uid ? ": " : "", d->message);
 }
 
-/* RFC 5545 3.1: a name is letters, digits and '-' (iana-token, x-name). */
-static bool name_ok(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '-')
-			return false;
-	return true;
-}
-
 /* RFC 5545 3.1: values hold no control character but tab (a TEXT value's line breaks
  * are escaped before this), parameter values no DQUOTE either. */
 static bool chars_ok(const char *s, bool param)
@@ -187,13 +176,13 @@ static bool chars_ok(const char *s, bool param)
  * that could end a line or open another would let a payload smuggle in properties. */
 static bool tree_ok(const struct cal_comp *c, const char *format, struct buf *errors)
 {
-	if (!name_ok(c->name)) {
+	if (!cl_is_name(c->name)) {
 		buf_printf(errors, "%s: '%.100s' is not a component name\n", format, c->name);
 		return false;
 	}
 	for (size_t i = 0; i < c->n_props; i++) {
 		const struct cal_prop *p = &c->props[i];
-		if (!name_ok(p->name)) {
+		if (!cl_is_name(p->name)) {
 			buf_printf(errors, "%s: '%.100s' is not a property name\n", format, p->name);
 			return false;
 		}
@@ -204,7 +193,7 @@ static bool tree_ok(const struct cal_comp *c, const char *format, struct buf *er
 		}
 		for (size_t k = 0; k < p->n_params; k++) {
 			const struct cal_param *prm = &p->params[k];
-			if (!name_ok(prm->name)) {
+			if (!cl_is_name(prm->name)) {
 				buf_printf(errors, "%s: %s: '%.100s' is not a parameter name\n", format, p->name, prm->name);
 				return false;
 			}

@@ -112,6 +112,16 @@ static bool is_name_char(char c)
 	return isalnum((unsigned char)c) || c == '-';
 }
 
+bool cl_is_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!is_name_char(*s))
+			return false;
+	return true;
+}
+
 static char *upper_dup(const char *s, size_t n)
 {
 	char *d = xstrndup(s, n);

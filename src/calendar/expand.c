@@ -194,14 +194,8 @@ static bool rrule_cands(struct ctx *c, const char *rrule, const struct when *sta
 	icalerror_clear_errno();
 	struct icalrecurrencetype rule = icalrecurrencetype_from_string(rrule);
 	struct until until;
-	/* the reader refuses these (values.c, check_recur); text from elsewhere may still
-	 * hold one, and libical would look for its next instance forever */
-	bool sub_daily = rule.freq == ICAL_SECONDLY_RECURRENCE || rule.freq == ICAL_MINUTELY_RECURRENCE ||
-	                 rule.freq == ICAL_HOURLY_RECURRENCE;
-	bool day_filter = rule.by_month[0] != ICAL_RECURRENCE_ARRAY_MAX ||
-	                  rule.by_month_day[0] != ICAL_RECURRENCE_ARRAY_MAX ||
-	                  rule.by_year_day[0] != ICAL_RECURRENCE_ARRAY_MAX || rule.by_week_no[0] != ICAL_RECURRENCE_ARRAY_MAX;
-	if (rule.freq == ICAL_NO_RECURRENCE || (sub_daily && day_filter) || !rule_until(rrule, start, &until)) {
+	/* the reader refuses endless rules; text that did not come through it may hold one */
+	if (rule.freq == ICAL_NO_RECURRENCE || recur_endless_filter(&rule) || !rule_until(rrule, start, &until)) {
 		icalerror_clear_errno();
 		free(rule.rscale);
 		buf_printf(c->err, "invalid RRULE '%s'", rrule);

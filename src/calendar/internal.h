@@ -50,6 +50,8 @@ struct cal_comp {
 	size_t n_subs;
 };
 
+/* A property, parameter or component name (RFC 5545 3.1: letters, digits and '-'). */
+bool cl_is_name(const char *s);
 /* Parses one unfolded content line. False with a message in err. */
 bool cl_parse(const char *line, size_t len, struct cal_prop *out, struct buf *err);
 void cal_prop_clear(struct cal_prop *p);
@@ -158,6 +160,10 @@ extern const char *const recur_part_names[];
 extern const size_t recur_n_parts;
 /* RRULE parts whose values are integers (jCal writes them as numbers). */
 bool recur_part_is_int(const char *name);
+/* libical looks for the next instance of a rule more frequent than daily one second,
+ * minute or hour at a time, with no bound: with a day filter (FREQ=SECONDLY;BYMONTH=2;
+ * BYMONTHDAY=30) it may never return. The filter that makes r such a rule, or NULL. */
+const char *recur_endless_filter(const struct icalrecurrencetype *r);
 
 /* DATE, DATE-TIME values. */
 struct cal_dt {

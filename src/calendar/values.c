@@ -386,12 +386,27 @@ bool recur_part_is_int(const char *name)
 	return false;
 }
 
+const char *recur_endless_filter(const struct icalrecurrencetype *r)
+{
+	if (r->freq != ICAL_SECONDLY_RECURRENCE && r->freq != ICAL_MINUTELY_RECURRENCE &&
+	    r->freq != ICAL_HOURLY_RECURRENCE)
+		return NULL;
+	if (r->by_month_day[0] != ICAL_RECURRENCE_ARRAY_MAX)
+		return "BYMONTHDAY";
+	if (r->by_year_day[0] != ICAL_RECURRENCE_ARRAY_MAX)
+		return "BYYEARDAY";
+	if (r->by_week_no[0] != ICAL_RECURRENCE_ARRAY_MAX)
+		return "BYWEEKNO";
+	if (r->by_month[0] != ICAL_RECURRENCE_ARRAY_MAX)
+		return "BYMONTH";
+	return NULL;
+}
+
 static bool check_recur(const char *s, struct buf *err)
 {
 	char **parts;
 	size_t n = split_unescaped(s, ';', &parts);
-	bool has_freq = false, has_count = false, has_until = false, sub_daily = false, ok = true;
-	const char *day_filter = NULL;
+	bool has_freq = false, has_count = false, has_until = false, ok = true;
 	for (size_t i = 0; i < n && ok; i++) {
 		char *eq = strchr(parts[i], '=');
 		if (!parts[i][0])
@@ -406,12 +421,6 @@ static bool check_recur(const char *s, struct buf *err)
 			buf_printf(err, "unknown RRULE part '%s'", parts[i]);
 			ok = false;
 		}
-		if (strcasecmp(parts[i], "FREQ") == 0)
-			sub_daily = strcasecmp(eq + 1, "SECONDLY") == 0 || strcasecmp(eq + 1, "MINUTELY") == 0 ||
-			            strcasecmp(eq + 1, "HOURLY") == 0;
-		if (strcasecmp(parts[i], "BYMONTH") == 0 || strcasecmp(parts[i], "BYMONTHDAY") == 0 ||
-		    strcasecmp(parts[i], "BYYEARDAY") == 0 || strcasecmp(parts[i], "BYWEEKNO") == 0)
-			day_filter = parts[i];
 		has_freq |= strcasecmp(parts[i], "FREQ") == 0;
 		has_count |= strcasecmp(parts[i], "COUNT") == 0;
 		if (strcasecmp(parts[i], "UNTIL") == 0) {
@@ -422,12 +431,6 @@ static bool check_recur(const char *s, struct buf *err)
 				ok = false;
 			}
 		}
-	}
-	/* libical looks for the next occurrence of such a rule one second, minute or hour at a
-	 * time, with no bound: FREQ=SECONDLY;BYMONTH=2;BYMONTHDAY=30 never returns */
-	if (ok && sub_daily && day_filter) {
-		buf_printf(err, "RRULE: a rule recurring more often than daily cannot take %s", day_filter);
-		ok = false;
 	}
 	free_strv(parts, n);
 	if (!ok)
@@ -447,6 +450,11 @@ static bool check_recur(const char *s, struct buf *err)
 	if (r.freq == ICAL_NO_RECURRENCE || icalerrno != ICAL_NO_ERROR) {
 		buf_printf(err, "invalid RRULE '%s'", s);
 		icalerror_clear_errno();
+		return false;
+	}
+	const char *filter = recur_endless_filter(&r);
+	if (filter) {
+		buf_printf(err, "RRULE: a rule recurring more often than daily cannot take %s", filter);
 		return false;
 	}
 	return true;

@@ -26,8 +26,10 @@ static bool payload_fits(const struct node_config *c, const struct node_limits *
 }
 
 /* XEP-0060 4.3 and 7.1.3.6/7.1.3.7: which item shapes a node takes. */
+/* published: the payload as it came, already measured; only one that prepare() replaced
+ * is measured again. */
 static bool check_item_shape(const struct node_config *c, const struct node_limits *lim,
-                             const struct publish_request *pr, struct ps_error *err)
+                             const struct publish_request *pr, const char *published, struct ps_error *err)
 {
 	bool payload_node = c->deliver_payloads;
 	if (!pr->has_item) {
@@ -44,7 +46,7 @@ static bool check_item_shape(const struct node_config *c, const struct node_limi
 	if (pr->payload && c->payload_type[0] && (!pr->payload_ns || strcmp(pr->payload_ns, c->payload_type) != 0))
 		return ps_fail(err, SC_BAD_REQUEST, PSE_INVALID_PAYLOAD, "this node takes payloads of type %.200s",
 		               c->payload_type);
-	if (!payload_fits(c, lim, pr->payload, err))
+	if (pr->payload != published && !payload_fits(c, lim, pr->payload, err))
 		return false;
 	if (pr->item_id && (!*pr->item_id || strlen(pr->item_id) > ITEM_ID_MAX))
 		return ps_fail(err, SC_BAD_REQUEST, PSE_NONE, "an item id is 1 to %d bytes long", ITEM_ID_MAX);
@@ -165,11 +167,13 @@ bool service_publish(struct service *svc, const struct requester *rq, struct pub
 		created = true;
 	}
 	const struct node_config *c = &ctx.node.cfg;
+	const char *published = pr->payload;
 	bool ok = (created || allowed(&ctx, OP_PUBLISH, NULL, err)) &&
 	          (!pr->options || node_config_check_preconditions(c, pr->options, &svc->limits, err)) &&
 	          /* the payload as published fits before it is decoded, and as stored after */
-	          (!pr->prepare || (payload_fits(c, &svc->limits, pr->payload, err) && pr->prepare(pr, c, pr->prepare_arg, err))) &&
-	          check_item_shape(c, &svc->limits, pr, err);
+	          payload_fits(c, &svc->limits, published, err) &&
+	          (!pr->prepare || pr->prepare(pr, c, pr->prepare_arg, err)) &&
+	          check_item_shape(c, &svc->limits, pr, published, err);
 	char generated[33];
 	const char *id = pr->item_id;
 	if (ok && pr->has_item && !id) {

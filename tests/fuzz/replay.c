@@ -1,7 +1,7 @@
 /* replay.c: runs one fuzz target over every file of its corpus (tests/fuzz/corpus/NAME:
  * the fuzzers' seeds and every input that once crashed, hung or leaked) and prints TAP,
- * so that `make check`, and its sanitizer build, keep each of them fixed. `make fuzz`
- * links the same targets with libFuzzer instead to search for new ones. */
+ * so that `make check`, and its sanitizer build, keep each of them fixed. Linked with
+ * libFuzzer instead, the same targets search for new ones (README.md, "The two commands"). */
 #include <dirent.h>
 #include <signal.h>
 #include <stdint.h>
@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "tests/fuzz/fuzz.h"
+
+#include "src/buf.h"
 
 /* An input replays in well under SLOW_SECONDS on any build, sanitizers included; more
  * means a fix has regressed into the slow path the input was kept for. An input still
@@ -34,31 +36,19 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static unsigned char *read_whole(const char *path, size_t *size)
+/* The whole file in b; false if it cannot be read. */
+static bool read_whole(const char *path, struct buf *b)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
-		return NULL;
-	size_t cap = 4096, n = 0;
-	unsigned char *data = malloc(cap);
-	size_t got;
-	while (data && (got = fread(data + n, 1, cap - n, f)) > 0) {
-		n += got;
-		if (n == cap) {
-			unsigned char *bigger = realloc(data, cap *= 2);
-			if (!bigger)
-				free(data);
-			data = bigger;
-		}
-	}
-	int failed = ferror(f);
+		return false;
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(b, chunk, n);
+	bool failed = ferror(f);
 	fclose(f);
-	if (failed) {
-		free(data);
-		return NULL;
-	}
-	*size = n;
-	return data;
+	return !failed;
 }
 
 static double now_seconds(void)
@@ -102,9 +92,8 @@ int main(void)
 	for (size_t i = 0; i < n; i++) {
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", CORPUS_DIR, names[i]);
-		size_t size = 0;
-		unsigned char *data = read_whole(path, &size);
-		if (!data) {
+		struct buf data = BUF_INIT;
+		if (!read_whole(path, &data)) {
 			printf("not ok %zu - %s: cannot read it\n", i + 1, names[i]);
 			failed = 1;
 		} else {
@@ -113,17 +102,17 @@ int main(void)
 			fprintf(stderr, "# replaying %s\n", names[i]);
 			double start = now_seconds();
 			alarm(HUNG_SECONDS);
-			LLVMFuzzerTestOneInput(data, size);
+			LLVMFuzzerTestOneInput((const uint8_t *)buf_cstr(&data), data.len);
 			alarm(0);
 			double took = now_seconds() - start;
-			free(data);
 			if (took > SLOW_SECONDS) {
 				printf("not ok %zu - %s took %.1f s\n", i + 1, names[i], took);
 				failed = 1;
 			} else {
-				printf("ok %zu - %s (%zu bytes)\n", i + 1, names[i], size);
+				printf("ok %zu - %s (%zu bytes)\n", i + 1, names[i], data.len);
 			}
 		}
+		buf_free(&data);
 		free(names[i]);
 	}
 	free(names);

@@ -117,20 +117,17 @@ void codec_set_value_type(struct cal_prop *p, const char *type_name)
 	free(upper);
 }
 
-void codec_param_add_value(struct cal_prop *p, const char *name, const char *value)
+void codec_param_add(struct cal_prop *p, const char *name, const char *const *values, size_t n_values)
 {
-	char *upper = codec_upper(name);
-	for (size_t i = 0; i < p->n_params; i++) {
-		struct cal_param *prm = &p->params[i];
-		if (strcmp(prm->name, upper) != 0)
-			continue;
-		prm->values = xrealloc(prm->values, (prm->n_values + 1) * sizeof(char *));
-		prm->values[prm->n_values++] = xstrdup(value);
-		free(upper);
+	if (n_values == 0)
 		return;
-	}
-	cal_prop_add_param(p, upper, value);
-	free(upper);
+	p->params = xrealloc(p->params, (p->n_params + 1) * sizeof(*p->params));
+	struct cal_param *prm = &p->params[p->n_params++];
+	prm->name = codec_upper(name);
+	prm->values = xmalloc(n_values * sizeof(*prm->values));
+	for (size_t i = 0; i < n_values; i++)
+		prm->values[i] = xstrdup(values[i]);
+	prm->n_values = n_values;
 }
 
 struct payload_run {
@@ -195,6 +192,11 @@ static bool tree_ok(const struct cal_comp *c, const char *format, struct buf *er
 			const struct cal_param *prm = &p->params[k];
 			if (!cl_is_name(prm->name)) {
 				buf_printf(errors, "%s: %s: '%.100s' is not a parameter name\n", format, p->name, prm->name);
+				return false;
+			}
+			if (!strcmp(prm->name, "VALUE") && (prm->n_values != 1 || !cl_is_name(prm->values[0]))) {
+				buf_printf(errors, "%s: %s: '%.100s' is not the name of a value type\n", format, p->name,
+				           prm->n_values ? prm->values[0] : "");
 				return false;
 			}
 			for (size_t v = 0; v < prm->n_values; v++)

@@ -136,6 +136,94 @@ static void param_push_value(struct cal_param *prm, const char *s, size_t n)
 	prm->values[prm->n_values++] = xstrndup(s, n);
 }
 
+/* A parameter's place in a property, for finding repeated names by sorting. */
+struct param_slot {
+	const char *name;
+	size_t index;
+};
+
+static int by_name_then_place(const void *a, const void *b)
+{
+	const struct param_slot *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* Joins the params[slots[0..n).index] (one name, in their order) into the first of them:
+ * its values become all their values. */
+static void join_repeated(struct cal_prop *p, const struct param_slot *slots, size_t n)
+{
+	size_t total = 0;
+	for (size_t k = 0; k < n; k++)
+		total += p->params[slots[k].index].n_values;
+	char **values = xmalloc(total * sizeof(*values));
+	size_t at = 0;
+	for (size_t k = 0; k < n; k++) {
+		struct cal_param *prm = &p->params[slots[k].index];
+		memcpy(values + at, prm->values, prm->n_values * sizeof(*values));
+		at += prm->n_values;
+		free(prm->values);
+		prm->values = NULL;
+		prm->n_values = 0;
+		if (k > 0) {
+			free(prm->name);
+			prm->name = NULL;
+		}
+	}
+	struct cal_param *first = &p->params[slots[0].index];
+	first->values = values;
+	first->n_values = total;
+}
+
+/* RFC 5545 3.2 gives each parameter it defines once per property, most with one value:
+ * a second TZID would leave the xCal and jCal subscribers to pick one. A parameter it
+ * does not define may repeat; its values are joined, which is how xCal and jCal hold
+ * them. Sorting keeps this O(n log n) for a line of thousands of parameters. */
+static bool settle_params(struct cal_prop *p, struct buf *err)
+{
+	size_t n = p->n_params;
+	if (n > 1) {
+		struct param_slot *slots = xmalloc(n * sizeof(*slots));
+		for (size_t i = 0; i < n; i++)
+			slots[i] = (struct param_slot){p->params[i].name, i};
+		qsort(slots, n, sizeof(*slots), by_name_then_place);
+		bool repeated = false;
+		for (size_t start = 0, end; start < n; start = end) {
+			for (end = start + 1; end < n && !strcmp(slots[end].name, slots[start].name); end++)
+				;
+			if (end - start == 1)
+				continue;
+			if (param_arity(slots[start].name) != PARAM_OTHER) {
+				buf_printf(err, "%s: parameter %s is given more than once", p->name, slots[start].name);
+				free(slots);
+				return false;
+			}
+			join_repeated(p, slots + start, end - start);
+			repeated = true;
+		}
+		free(slots);
+		if (repeated) {
+			size_t kept = 0;
+			for (size_t i = 0; i < n; i++)
+				if (p->params[i].name)
+					p->params[kept++] = p->params[i];
+			p->n_params = kept;
+		}
+	}
+	for (size_t i = 0; i < p->n_params; i++) {
+		const struct cal_param *prm = &p->params[i];
+		if (param_arity(prm->name) == PARAM_ONE && prm->n_values != 1) {
+			buf_printf(err, "%s: parameter %s takes one value, not %zu", p->name, prm->name, prm->n_values);
+			return false;
+		}
+		if (!strcmp(prm->name, "VALUE") && !cl_is_name(prm->values[0])) {
+			buf_printf(err, "%s: VALUE=%.100s is not the name of a value type", p->name, prm->values[0]);
+			return false;
+		}
+	}
+	return true;
+}
+
 bool cl_parse(const char *line, size_t len, struct cal_prop *out, struct buf *err)
 {
 	memset(out, 0, sizeof(*out));
@@ -188,6 +276,10 @@ bool cl_parse(const char *line, size_t len, struct cal_prop *out, struct buf *er
 			buf_printf(err, "%s: line without ':' (no value)", out->name);
 		else
 			buf_printf(err, "%s: unexpected character '%c' before the value", out->name, *p);
+		cal_prop_clear(out);
+		return false;
+	}
+	if (!settle_params(out, err)) {
 		cal_prop_clear(out);
 		return false;
 	}

@@ -145,6 +145,14 @@ enum vtype vtype_from_name(const char *name); /* VT_OTHER for an x-name or unkno
 const char *vtype_name(enum vtype t);          /* "DATE-TIME"; "UNKNOWN" for VT_UNKNOWN */
 /* Parameters whose values RFC 6321 types as cal-address, uri or boolean. */
 enum vtype param_type(const char *param_name);
+/* x rounded to 15 significant digits, in the plain decimal notation of an iCalendar FLOAT
+ * (no exponent): the canonical form, and how a jCal number becomes one. */
+void float_plain(struct buf *out, double x);
+/* How many values a parameter may hold, and whether it may be repeated: the parameters
+ * of RFC 5545 and RFC 7986 appear at most once, with one value unless their grammar is a
+ * list; any other name may repeat, and its values are then kept as one list. */
+enum param_arity { PARAM_OTHER = 0, PARAM_ONE, PARAM_LIST };
+enum param_arity param_arity(const char *param_name);
 
 /* Checks a value against the grammar of its type (and libical's parser for the types
  * libical knows). False with a reason in err. */
@@ -185,6 +193,16 @@ struct cal_duration {
 bool duration_parse(const char *s, struct cal_duration *out);
 
 /* ---- time zones (tz.c) ---- */
+
+/* Maps strings (copied) to indexes; zero-initialized is empty. */
+struct strmap {
+	char **keys;
+	size_t *vals;
+	size_t cap, n;
+};
+size_t *strmap_get(struct strmap *m, const char *key); /* NULL when absent */
+void strmap_put(struct strmap *m, const char *key, size_t val);
+void strmap_free(struct strmap *m);
 
 struct cal_zones;
 /* owner: the zones made from VTIMEZONE components are freed with the resolver. */

@@ -2,6 +2,7 @@
  * decoding rebuilds iCalendar text and hands it to the reader. */
 #include "src/calendar/codec.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,34 @@
 /* Reals are written with 15 significant digits, as FLOAT values are canonicalized, so
  * that a value survives the trip through a double. */
 #define JCAL_DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
+
+/* jansson answers NULL for a value it cannot hold (text that is not UTF-8, a number that
+ * is not finite). The reader lets neither into canonical text, but stored text is not
+ * trusted: the encoder notes the first such value instead of dropping it from an array,
+ * which would shift every later member. */
+struct jcal_encoder {
+	const char *refused; /* the property whose value jansson refused, or NULL */
+};
+
+static void put(struct jcal_encoder *e, const char *prop, json_t *array, json_t *value)
+{
+	if (!value) {
+		if (!e->refused)
+			e->refused = prop;
+		return;
+	}
+	json_array_append_new(array, value);
+}
+
+static void put_key(struct jcal_encoder *e, const char *prop, json_t *object, const char *key, json_t *value)
+{
+	if (!value) {
+		if (!e->refused)
+			e->refused = prop;
+		return;
+	}
+	json_object_set_new(object, key, value);
+}
 
 static json_t *lower_str(const char *s)
 {
@@ -46,12 +75,13 @@ static json_t *recur_part_value(const char *name, const char *v)
 		buf_free(&b);
 		return j;
 	}
-	if (recur_part_is_int(name))
+	/* a leap month of RFC 7529 ("5L") is not a number */
+	if (recur_part_is_int(name) && *v && isdigit((unsigned char)v[strlen(v) - 1]))
 		return json_integer(strtoll(v, NULL, 10));
 	return json_string(v);
 }
 
-static json_t *encode_recur(const char *v)
+static json_t *encode_recur(struct jcal_encoder *e, const char *prop, const char *v)
 {
 	json_t *o = json_object();
 	char **parts;
@@ -69,11 +99,11 @@ static json_t *encode_recur(const char *v)
 		} else {
 			jv = json_array();
 			for (size_t k = 0; k < nv; k++)
-				json_array_append_new(jv, recur_part_value(parts[i], vals[k]));
+				put(e, prop, jv, recur_part_value(parts[i], vals[k]));
 		}
 		struct buf key = BUF_INIT;
 		codec_lower(&key, parts[i]);
-		json_object_set_new(o, key.data, jv);
+		put_key(e, prop, o, key.data, jv);
 		buf_free(&key);
 		free_strv(vals, nv);
 	}
@@ -81,7 +111,7 @@ static json_t *encode_recur(const char *v)
 	return o;
 }
 
-static json_t *encode_value(enum vtype t, const char *v)
+static json_t *encode_value(struct jcal_encoder *e, const char *prop, enum vtype t, const char *v)
 {
 	switch (t) {
 	case VT_TEXT: return unescaped_str(v);
@@ -104,7 +134,7 @@ static json_t *encode_value(enum vtype t, const char *v)
 		buf_free(&b);
 		return j;
 	}
-	case VT_RECUR: return encode_recur(v);
+	case VT_RECUR: return encode_recur(e, prop, v);
 	case VT_INTEGER: return json_integer(strtoll(v, NULL, 10));
 	case VT_FLOAT: return json_real(strtod(v, NULL));
 	case VT_BOOLEAN: return json_boolean(strcasecmp(v, "TRUE") == 0);
@@ -112,10 +142,10 @@ static json_t *encode_value(enum vtype t, const char *v)
 	}
 }
 
-static json_t *encode_prop(const struct cal_prop *p)
+static json_t *encode_prop(struct jcal_encoder *e, const struct cal_prop *p)
 {
 	json_t *a = json_array();
-	json_array_append_new(a, lower_str(p->name));
+	put(e, p->name, a, lower_str(p->name));
 	json_t *params = json_object();
 	for (size_t i = 0; i < p->n_params; i++) {
 		const struct cal_param *prm = &p->params[i];
@@ -127,17 +157,17 @@ static json_t *encode_prop(const struct cal_prop *p)
 		} else {
 			v = json_array();
 			for (size_t k = 0; k < prm->n_values; k++)
-				json_array_append_new(v, json_string(prm->values[k]));
+				put(e, p->name, v, json_string(prm->values[k]));
 		}
 		struct buf key = BUF_INIT;
 		codec_lower(&key, prm->name);
-		json_object_set_new(params, key.data, v);
+		put_key(e, p->name, params, key.data, v);
 		buf_free(&key);
 	}
-	json_array_append_new(a, params);
+	put(e, p->name, a, params);
 	struct buf type = BUF_INIT;
 	codec_type_name(&type, p);
-	json_array_append_new(a, json_string(type.data));
+	put(e, p->name, a, json_string(type.data));
 	buf_free(&type);
 
 	enum vtype t = prop_type(p);
@@ -147,47 +177,54 @@ static json_t *encode_prop(const struct cal_prop *p)
 	if ((shape == SHAPE_GEO && t == VT_FLOAT) || (shape == SHAPE_RSTATUS && t == VT_TEXT))
 		n = split_unescaped(p->value, ';', &parts);
 	if (shape == SHAPE_GEO && n == 2) {
-		json_array_append_new(a, json_pack("[ff]", strtod(parts[0], NULL), strtod(parts[1], NULL)));
+		put(e, p->name, a, json_pack("[ff]", strtod(parts[0], NULL), strtod(parts[1], NULL)));
 	} else if (shape == SHAPE_RSTATUS && n >= 2) {
 		json_t *rs = json_array();
-		json_array_append_new(rs, json_string(parts[0]));
+		put(e, p->name, rs, json_string(parts[0]));
 		for (size_t i = 1; i < n && i < 3; i++)
-			json_array_append_new(rs, unescaped_str(parts[i]));
-		json_array_append_new(a, rs);
+			put(e, p->name, rs, unescaped_str(parts[i]));
+		put(e, p->name, a, rs);
 	} else if (shape == SHAPE_LIST) {
 		char **vals;
 		size_t nv = split_unescaped(p->value, ',', &vals);
 		for (size_t i = 0; i < nv; i++)
-			json_array_append_new(a, encode_value(t, vals[i]));
+			put(e, p->name, a, encode_value(e, p->name, t, vals[i]));
 		free_strv(vals, nv);
 	} else {
-		json_array_append_new(a, encode_value(t, p->value));
+		put(e, p->name, a, encode_value(e, p->name, t, p->value));
 	}
 	free_strv(parts, n);
 	return a;
 }
 
-static json_t *encode_comp(const struct cal_comp *c)
+static json_t *encode_comp(struct jcal_encoder *e, const struct cal_comp *c)
 {
 	json_t *props = json_array(), *subs = json_array();
 	for (size_t i = 0; i < c->n_props; i++)
-		json_array_append_new(props, encode_prop(&c->props[i]));
+		put(e, c->props[i].name, props, encode_prop(e, &c->props[i]));
 	for (size_t i = 0; i < c->n_subs; i++)
-		json_array_append_new(subs, encode_comp(c->subs[i]));
+		put(e, c->subs[i]->name, subs, encode_comp(e, c->subs[i]));
 	json_t *a = json_array();
-	json_array_append_new(a, lower_str(c->name));
-	json_array_append_new(a, props);
-	json_array_append_new(a, subs);
+	put(e, c->name, a, lower_str(c->name));
+	put(e, c->name, a, props);
+	put(e, c->name, a, subs);
 	return a;
 }
 
-void jcal_write(const struct cal_comp *vcal, struct buf *out)
+bool jcal_write(const struct cal_comp *vcal, struct buf *out, struct buf *err)
 {
-	json_t *j = encode_comp(vcal);
+	struct jcal_encoder e = {NULL};
+	json_t *j = encode_comp(&e, vcal);
+	if (e.refused) {
+		buf_printf(err, "%s: a value cannot be written as jCal (not UTF-8, or not a finite number)", e.refused);
+		json_decref(j);
+		return false;
+	}
 	char *text = json_dumps(j, JCAL_DUMP_FLAGS);
 	json_decref(j);
 	buf_puts(out, text);
 	free(text);
+	return true;
 }
 
 bool cal_to_jcal(const char *ics, struct buf *out, struct buf *err)
@@ -195,9 +232,9 @@ bool cal_to_jcal(const char *ics, struct buf *out, struct buf *err)
 	struct cal_comp *vcal = cal_parse_text(ics, strlen(ics), err);
 	if (!vcal)
 		return false;
-	jcal_write(vcal, out);
+	bool ok = jcal_write(vcal, out, err);
 	cal_comp_free(vcal);
-	return true;
+	return ok;
 }
 
 /* ---- decoding ---- */
@@ -207,7 +244,7 @@ static void number_text(struct buf *out, const json_t *v)
 	if (json_is_integer(v))
 		buf_printf(out, "%lld", (long long)json_integer_value(v));
 	else
-		buf_printf(out, "%.15g", json_real_value(v));
+		float_plain(out, json_real_value(v));
 }
 
 static bool decode_recur(const char *prop, const json_t *o, struct buf *out, struct buf *errors)
@@ -331,14 +368,18 @@ static bool decode_prop(const json_t *a, struct cal_comp *c, struct buf *errors)
 	const json_t *pv;
 	json_object_foreach((json_t *)params, key, pv) {
 		size_t n = json_is_array(pv) ? json_array_size(pv) : 1;
+		const char **values = xmalloc((n ? n : 1) * sizeof(*values));
 		for (size_t i = 0; i < n; i++) {
 			const json_t *x = json_is_array(pv) ? json_array_get(pv, i) : pv;
 			if (!json_is_string(x)) {
 				buf_printf(errors, "jCal: %s: parameter '%s' must be a string or an array of strings\n", p->name, key);
+				free(values);
 				return false;
 			}
-			codec_param_add_value(p, key, json_string_value(x));
+			values[i] = json_string_value(x);
 		}
+		codec_param_add(p, key, values, n);
+		free(values);
 	}
 	codec_set_value_type(p, json_string_value(type));
 	char *tname = codec_upper(json_string_value(type));

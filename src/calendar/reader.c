@@ -29,12 +29,6 @@ struct group {
 };
 
 /* String -> index, open addressing. */
-struct strmap {
-	char **keys;
-	size_t *vals;
-	size_t cap, n;
-};
-
 struct done_object {
 	char *uid, *kind, *ics;
 	size_t ics_len;
@@ -72,63 +66,6 @@ struct reader {
 };
 
 /* ---- small helpers ---- */
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-static size_t *strmap_get(struct strmap *m, const char *key)
-{
-	if (!m->cap)
-		return NULL;
-	for (size_t i = hash_str(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-		if (!m->keys[i])
-			return NULL;
-		if (strcmp(m->keys[i], key) == 0)
-			return &m->vals[i];
-	}
-}
-
-static void strmap_put(struct strmap *m, const char *key, size_t val)
-{
-	if ((m->n + 1) * 2 > m->cap) {
-		struct strmap bigger = {0};
-		bigger.cap = m->cap ? m->cap * 2 : 64;
-		bigger.keys = xcalloc(bigger.cap, sizeof(char *));
-		bigger.vals = xcalloc(bigger.cap, sizeof(size_t));
-		for (size_t i = 0; i < m->cap; i++) {
-			if (!m->keys[i])
-				continue;
-			size_t j = hash_str(m->keys[i]) & (bigger.cap - 1);
-			while (bigger.keys[j])
-				j = (j + 1) & (bigger.cap - 1);
-			bigger.keys[j] = m->keys[i];
-			bigger.vals[j] = m->vals[i];
-		}
-		bigger.n = m->n;
-		free(m->keys);
-		free(m->vals);
-		*m = bigger;
-	}
-	size_t i = hash_str(key) & (m->cap - 1);
-	while (m->keys[i])
-		i = (i + 1) & (m->cap - 1);
-	m->keys[i] = xstrdup(key);
-	m->vals[i] = val;
-	m->n++;
-}
-
-static void strmap_free(struct strmap *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		free(m->keys[i]);
-	free(m->keys);
-	free(m->vals);
-}
 
 __attribute__((format(printf, 5, 6))) static void diag(struct reader *rd, enum cal_severity sev, unsigned line,
                                                        const char *uid, const char *fmt, ...)
@@ -324,8 +261,14 @@ static void scan_line(struct reader *rd, struct scan *sc, const char *s, size_t 
 	const char *value = colon ? colon + 1 : "";
 	size_t vlen = colon ? n - (size_t)(colon + 1 - s) : 0;
 	int vl = (int)vlen;
-	if (!utf8_is_xml_safe(s, n)) {
-		diag(rd, CAL_ERROR, line, sc->cur_uid, "invalid UTF-8 or a control character in the line");
+	/* XML allows CR and DEL, a content line neither (RFC 5545 3.1: CR only in the CRLF
+	 * that ends it) */
+	const char *bad = !utf8_is_xml_safe(s, n) ? "invalid UTF-8 or a control character in the line"
+	                  : memchr(s, '\r', n)   ? "a carriage return inside the line (CR only goes before LF)"
+	                  : memchr(s, 0x7F, n)    ? "a DEL control character in the line"
+	                                          : NULL;
+	if (bad) {
+		diag(rd, CAL_ERROR, line, sc->cur_uid, "%s", bad);
 		if (sc->cur.kind)
 			sc->cur.broken = true;
 		return;

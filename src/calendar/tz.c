@@ -17,6 +17,7 @@ struct zone_entry {
 struct cal_zones {
 	struct zone_entry *v;
 	size_t n;
+	struct strmap by_tzid; /* tzid -> index in v */
 };
 
 struct cal_zones *cal_zones_new(void)
@@ -34,15 +35,14 @@ void cal_zones_free(struct cal_zones *z)
 		free(z->v[i].tzid);
 	}
 	free(z->v);
+	strmap_free(&z->by_tzid);
 	free(z);
 }
 
 static struct zone_entry *find_entry(struct cal_zones *z, const char *tzid)
 {
-	for (size_t i = 0; i < z->n; i++)
-		if (strcmp(z->v[i].tzid, tzid) == 0)
-			return &z->v[i];
-	return NULL;
+	const size_t *i = strmap_get(&z->by_tzid, tzid);
+	return i ? &z->v[*i] : NULL;
 }
 
 static void add_entry(struct cal_zones *z, const char *tzid, icaltimezone *zone, bool owned)
@@ -51,6 +51,7 @@ static void add_entry(struct cal_zones *z, const char *tzid, icaltimezone *zone,
 	z->v[z->n].tzid = xstrdup(tzid);
 	z->v[z->n].zone = zone;
 	z->v[z->n].owned = owned;
+	strmap_put(&z->by_tzid, tzid, z->n);
 	z->n++;
 }
 

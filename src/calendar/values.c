@@ -156,6 +156,21 @@ enum vtype param_type(const char *name)
 	return VT_TEXT;
 }
 
+enum param_arity param_arity(const char *name)
+{
+	static const char *const one[] = {"ALTREP", "CN", "CUTYPE", "DIR", "ENCODING", "FMTTYPE", "FBTYPE",
+	                                  "LANGUAGE", "PARTSTAT", "RANGE", "RELATED", "RELTYPE", "ROLE", "RSVP",
+	                                  "SENT-BY", "TZID", "VALUE", "EMAIL", "LABEL"};
+	static const char *const list[] = {"DELEGATED-FROM", "DELEGATED-TO", "MEMBER", "DISPLAY", "FEATURE"};
+	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
+		if (name_eq(name, one[i]))
+			return PARAM_ONE;
+	for (size_t i = 0; i < sizeof(list) / sizeof(list[0]); i++)
+		if (name_eq(name, list[i]))
+			return PARAM_LIST;
+	return PARAM_OTHER;
+}
+
 /* ---- dates and times ---- */
 
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -306,7 +321,7 @@ static bool check_integer(const char *s)
 	return errno == 0 && v >= INT32_MIN && v <= INT32_MAX;
 }
 
-static bool check_float(const char *s)
+static bool float_syntax(const char *s)
 {
 	const char *p = s + (*s == '+' || *s == '-');
 	if (!isdigit((unsigned char)*p))
@@ -321,6 +336,12 @@ static bool check_float(const char *s)
 			p++;
 	}
 	return *p == '\0';
+}
+
+/* jCal holds a FLOAT as a JSON number: a double */
+static bool check_float(const char *s)
+{
+	return float_syntax(s) && isfinite(strtod(s, NULL));
 }
 
 static bool check_utc_offset(const char *s)
@@ -402,24 +423,89 @@ const char *recur_endless_filter(const struct icalrecurrencetype *r)
 	return NULL;
 }
 
+/* The range of each integer part of a rule (RFC 5545 3.3.10; INTERVAL is a short in
+ * libical), whether it takes a sign, and whether a list. */
+struct recur_int_range {
+	const char *name;
+	long min, max;
+	bool signed_, list;
+};
+
+static const struct recur_int_range recur_int_ranges[] = {
+	{"COUNT", 0, INT32_MAX, false, false},  {"INTERVAL", 1, 32767, false, false},
+	{"BYSECOND", 0, 60, false, true},       {"BYMINUTE", 0, 59, false, true},
+	{"BYHOUR", 0, 23, false, true},         {"BYMONTHDAY", 1, 31, true, true},
+	{"BYYEARDAY", 1, 366, true, true},      {"BYWEEKNO", 1, 53, true, true},
+	{"BYMONTH", 1, 12, false, true},        {"BYSETPOS", 1, 366, true, true},
+};
+
+/* One integer part's value: digits only, in range, nonzero when signed, one value unless
+ * a list; with RSCALE (RFC 7529) BYMONTH also takes 13 and a leap month's "L". A value
+ * that jCal's integers could not hold unchanged is refused here rather than altered. */
+static bool check_recur_ints(const char *name, const char *value, bool rscale, struct buf *err)
+{
+	const struct recur_int_range *r = NULL;
+	for (size_t i = 0; i < sizeof(recur_int_ranges) / sizeof(recur_int_ranges[0]); i++)
+		if (!strcasecmp(name, recur_int_ranges[i].name))
+			r = &recur_int_ranges[i];
+	bool leap_months = rscale && !strcasecmp(name, "BYMONTH");
+	long max = leap_months ? 13 : r->max;
+	char **items;
+	size_t n = split_unescaped(value, ',', &items);
+	bool ok = n == 1 || r->list;
+	if (!ok)
+		buf_printf(err, "%s takes one value", r->name);
+	for (size_t i = 0; i < n && ok; i++) {
+		const char *p = items[i];
+		if (r->signed_ && (*p == '+' || *p == '-'))
+			p++;
+		size_t n_digits = strspn(p, "0123456789");
+		bool leap = leap_months && p[n_digits] && !strcmp(p + n_digits, "L");
+		long v = n_digits && n_digits <= 10 ? strtol(p, NULL, 10) : -1;
+		ok = n_digits > 0 && (!p[n_digits] || leap) && v >= r->min && v <= max;
+		if (!ok)
+			buf_printf(err, "%s value '%.20s' is not %s from %ld to %ld", r->name, items[i],
+			           r->signed_ ? "an integer, or its negative," : "an integer", r->min, max);
+	}
+	free_strv(items, n);
+	return ok;
+}
+
 static bool check_recur(const char *s, struct buf *err)
 {
 	char **parts;
 	size_t n = split_unescaped(s, ';', &parts);
 	bool has_freq = false, has_count = false, has_until = false, ok = true;
+	bool rscale = false;
+	for (size_t i = 0; i < n; i++)
+		rscale |= strncasecmp(parts[i], "RSCALE=", 7) == 0;
+	uint32_t seen = 0; /* bit r: recur_part_names[r] */
 	for (size_t i = 0; i < n && ok; i++) {
 		char *eq = strchr(parts[i], '=');
 		if (!parts[i][0])
 			continue; /* "FREQ=WEEKLY;": an empty part, as some producers write */
 		if (!eq) {
-			buf_printf(err, "RRULE part '%s' has no '='", parts[i]);
+			buf_printf(err, "RRULE part '%.100s' has no '='", parts[i]);
 			ok = false;
 			break;
 		}
 		*eq = '\0';
-		if (recur_part_rank(parts[i]) < 0) {
-			buf_printf(err, "unknown RRULE part '%s'", parts[i]);
+		int rank = recur_part_rank(parts[i]);
+		if (rank < 0) {
+			buf_printf(err, "unknown RRULE part '%.100s'", parts[i]);
 			ok = false;
+			break;
+		}
+		/* jCal and xCal hold a rule as one member per part */
+		if (seen & (UINT32_C(1) << rank)) {
+			buf_printf(err, "part %s is given more than once", recur_part_names[rank]);
+			ok = false;
+			break;
+		}
+		seen |= UINT32_C(1) << rank;
+		if (recur_part_is_int(parts[i]) && !check_recur_ints(parts[i], eq + 1, rscale, err)) {
+			ok = false;
+			break;
 		}
 		has_freq |= strcasecmp(parts[i], "FREQ") == 0;
 		has_count |= strcasecmp(parts[i], "COUNT") == 0;
@@ -491,12 +577,18 @@ static bool check_one(enum vtype t, const char *v, struct buf *err)
 	case VT_RECUR: return check_recur(v, err);
 	case VT_UTC_OFFSET: ok = check_utc_offset(v) && libical_accepts(ICAL_UTCOFFSET_VALUE, v); break;
 	case VT_INTEGER: ok = check_integer(v); break;
-	case VT_FLOAT: ok = check_float(v); break;
+	case VT_FLOAT:
+		ok = check_float(v);
+		if (!ok && float_syntax(v)) {
+			buf_printf(err, "'%.40s...' is beyond the range of a FLOAT", v);
+			return false;
+		}
+		break;
 	case VT_BOOLEAN: ok = !strcasecmp(v, "TRUE") || !strcasecmp(v, "FALSE"); break;
 	default: break;
 	}
 	if (!ok)
-		buf_printf(err, "'%s' is not a valid %s value", v, vtype_name(t));
+		buf_printf(err, "'%.100s' is not a valid %s value", v, vtype_name(t));
 	return ok;
 }
 
@@ -535,9 +627,12 @@ bool value_check(enum vtype t, enum vshape shape, const char *value, struct buf 
 			return check_one(t, value, err);
 		n = split_unescaped(value, ';', &parts);
 		ok = n == 2 && check_float(parts[0]) && check_float(parts[1]);
+		bool too_far = !ok && n == 2 && float_syntax(parts[0]) && float_syntax(parts[1]);
 		free_strv(parts, n);
-		if (!ok)
-			buf_printf(err, "'%s' is not a latitude;longitude pair of FLOAT values", value);
+		if (too_far)
+			buf_printf(err, "'%.40s...' is beyond the range of a pair of FLOAT values", value);
+		else if (!ok)
+			buf_printf(err, "'%.100s' is not a latitude;longitude pair of FLOAT values", value);
 		return ok;
 	case SHAPE_RSTATUS:
 		if (t != VT_TEXT)
@@ -581,16 +676,62 @@ static void canonical_text(struct buf *out, const char *s)
 	buf_append(out, "", 0); /* NUL-terminated even when empty */
 }
 
+void float_plain(struct buf *out, double x)
+{
+	char sci[32];
+	snprintf(sci, sizeof(sci), "%.14e", x); /* "-d.ddddddddddddddde+XX" */
+	const char *p = sci;
+	if (*p == '-')
+		buf_putc(out, *p++);
+	char mantissa[16];
+	size_t n = 0;
+	for (; *p && *p != 'e'; p++)
+		if (isdigit((unsigned char)*p) && n < sizeof(mantissa))
+			mantissa[n++] = *p;
+	int exponent = *p == 'e' ? atoi(p + 1) : 0;
+	while (n > 1 && mantissa[n - 1] == '0')
+		n--;
+	if (exponent < 0) {
+		buf_puts(out, "0.");
+		for (int i = -1; i > exponent; i--)
+			buf_putc(out, '0');
+		buf_append(out, mantissa, n);
+		return;
+	}
+	size_t whole = (size_t)exponent + 1;
+	for (size_t i = 0; i < whole; i++)
+		buf_putc(out, i < n ? mantissa[i] : '0');
+	if (n > whole) {
+		buf_putc(out, '.');
+		buf_append(out, mantissa + whole, n - whole);
+	}
+}
+
 static void canonical_float(struct buf *out, const char *s)
 {
 	if (!check_float(s)) {
 		buf_puts(out, s);
 		return;
 	}
-	char tmp[64];
-	snprintf(tmp, sizeof(tmp), "%.15g", strtod(s, NULL));
-	/* An exponent or a special value is not an iCalendar FLOAT: keep the text. */
-	buf_puts(out, strpbrk(tmp, "eEni") ? s : tmp);
+	float_plain(out, strtod(s, NULL));
+}
+
+/* A list of integers as jCal gives them back: no '+', no leading zero ("BYMONTHDAY=+01"
+ * is "BYMONTHDAY=1"); a leap month's "L" stays. */
+static void put_recur_ints(struct buf *out, const char *list)
+{
+	for (const char *p = list; *p;) {
+		if (*p == '-')
+			buf_putc(out, *p++);
+		else if (*p == '+')
+			p++;
+		while (p[0] == '0' && p[1] >= '0' && p[1] <= '9')
+			p++;
+		while (*p && *p != ',')
+			buf_putc(out, (char)toupper((unsigned char)*p++));
+		if (*p == ',')
+			buf_putc(out, *p++);
+	}
 }
 
 static void canonical_recur(struct buf *out, const char *s)
@@ -612,7 +753,13 @@ static void canonical_recur(struct buf *out, const char *s)
 			if (!first)
 				buf_putc(out, ';');
 			first = false;
-			put_upper(out, parts[i]);
+			if (eq && r >= 0 && recur_part_is_int(recur_part_names[r])) {
+				put_upper(out, recur_part_names[r]);
+				buf_putc(out, '=');
+				put_recur_ints(out, eq + 1);
+			} else {
+				put_upper(out, parts[i]);
+			}
 		}
 	}
 	free_strv(parts, n);

@@ -406,6 +406,8 @@ static bool decode_prop(const struct xml_node *pe, struct cal_comp *c, struct bu
 				const struct xml_node *prm = v->children[k];
 				if (!is_xcal(prm))
 					continue;
+				char **values = xmalloc((prm->n_children ? prm->n_children : 1) * sizeof(*values));
+				size_t n = 0;
 				for (size_t j = 0; j < prm->n_children; j++) {
 					if (!is_xcal(prm->children[j]))
 						continue;
@@ -415,9 +417,10 @@ static bool decode_prop(const struct xml_node *pe, struct cal_comp *c, struct bu
 						free(pv);
 						pv = u;
 					}
-					codec_param_add_value(p, prm->name, pv);
-					free(pv);
+					values[n++] = pv;
 				}
+				codec_param_add(p, prm->name, (const char *const *)values, n);
+				free_strv(values, n);
 			}
 			continue;
 		}

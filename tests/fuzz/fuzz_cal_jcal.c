@@ -1,6 +1,7 @@
 /* fuzz_cal_jcal.c: fuzz target for jCal published to a calendar node: a payload that is
- * accepted must encode back to xCal and jCal. */
+ * accepted must encode back to xCal and jCal, and come back unchanged from both. */
 #include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/roundtrip.h"
 
 #include "src/buf.h"
 #include "src/calendar/calendar.h"
@@ -21,6 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			buf_free(&body);
 			buf_free(&err);
 		}
+		fuzz_check_roundtrip(decoded.ics);
 		cal_payload_free(&decoded);
 	}
 	buf_free(&errors);

@@ -1,7 +1,9 @@
 /* fuzz_cal_read.c: fuzz target for the iCalendar reader (calpubsubctl import, rows other
- * applications write): every object it delivers must encode to xCal and jCal. The input
- * is the file itself; its first byte also picks the read policy. */
+ * applications write): every object it delivers must encode to xCal and jCal, and a valid
+ * one must come back unchanged from both. The input is the file itself; its first byte
+ * also picks the read policy. */
 #include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/roundtrip.h"
 
 #include "src/buf.h"
 #include "src/calendar/calendar.h"
@@ -27,6 +29,8 @@ static int on_object(const struct cal_object *o, void *arg)
 		buf_free(&body);
 		buf_free(&err);
 	}
+	if (o->valid)
+		fuzz_check_roundtrip(o->ics);
 	return 0;
 }
 

@@ -331,6 +331,56 @@ static double worst_bound_use(const char *text, size_t len)
 
 /* Objects made of what grows most in xCal and jCal, repeated until the fixed part of the
  * bound no longer matters: one-digit value lists, markup characters, empty properties. */
+/* The values where a JSON number or a JSON object member could hold something other
+ * than the iCalendar text: each is refused or brought to one canonical form. */
+static void test_numbers_and_parameters(void)
+{
+	static const char *const kept[] = {
+		"RRULE:FREQ=YEARLY;COUNT=3;BYMONTH=5L;RSCALE=CHINESE\r\n",
+		"GEO:0.000001;-123456789012346000000000\r\n",
+		"X-TAGGED;X-TAG=red,blue:kept\r\n",
+	};
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		struct buf text = BUF_INIT;
+		buf_printf(&text, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:n\r\n"
+		                  "DTSTAMP:20240101T000000Z\r\nDTSTART:20240105T100000Z\r\n%sEND:VEVENT\r\nEND:VCALENDAR\r\n",
+		           kept[i]);
+		char *ics = canonical_of(text.data, text.len);
+		ok(ics && strstr(ics, kept[i]) && round_trips(ics, kept[i]), "%.*s survives xCal and jCal",
+		   (int)strlen(kept[i]) - 2, kept[i]);
+		free(ics);
+		buf_free(&text);
+	}
+	ok(refused_jcal(JCAL_HEAD JCAL_EVENT("e1", JCAL_DTSTART ",[\"summary\",{\"tzid\":\"a\",\"TZID\":\"b\"},\"text\",\"s\"]") "]]",
+	                "SUMMARY: parameter TZID is given more than once"),
+	   "jCal: one parameter under two spellings is refused, not one of them picked");
+	ok(refused_jcal(JCAL_HEAD JCAL_EVENT("e1", JCAL_DTSTART ",[\"x-a\",{},\":a#e-time\",\"1\"]") "]]",
+	                "X-A: ':A#E-TIME' is not the name of a value type"),
+	   "jCal: a type that is not a name is refused, not written into VALUE=");
+	ok(refused_jcal(JCAL_HEAD JCAL_EVENT("e1", JCAL_DTSTART ",[\"x-a\",{},\"\",\"1\"]") "]]",
+	                "X-A: '' is not the name of a value type"),
+	   "jCal: an empty type is refused");
+	struct cal_payload p = {0};
+	struct buf errors = BUF_INIT;
+	static const char reals[] = JCAL_HEAD JCAL_EVENT("e1", JCAL_DTSTART ",[\"geo\",{},\"float\",[1e-6,1e20]]") "]]";
+	ok(cal_from_jcal(reals, sizeof(reals) - 1, &p, &errors) && strstr(p.ics, "GEO:0.000001;100000000000000000000\r\n"),
+	   "jCal: a number with an exponent becomes a FLOAT without one");
+	if (p.ics)
+		cal_payload_free(&p);
+	buf_free(&errors);
+	/* stored text does not pass the reader again: the encoder refuses what JSON cannot hold */
+	struct buf huge = BUF_INIT, json = BUF_INIT, err = BUF_INIT;
+	buf_puts(&huge, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:h\r\nX-F;VALUE=FLOAT:1");
+	for (int i = 0; i < 400; i++)
+		buf_putc(&huge, '0');
+	buf_puts(&huge, "\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
+	ok(!cal_to_jcal(huge.data, &json, &err) && strstr(buf_cstr(&err), "X-F: a value cannot be written as jCal"),
+	   "jCal: a FLOAT beyond a double in stored text is an error, not an array missing its value");
+	buf_free(&huge);
+	buf_free(&json);
+	buf_free(&err);
+}
+
 static void test_item_size_bound(void)
 {
 	static const char *const growing[] = {
@@ -385,6 +435,7 @@ int main(void)
 	test_fixture_round_trips();
 	test_spellings();
 	test_decoder_errors();
+	test_numbers_and_parameters();
 	test_item_size_bound();
 	cal_library_cleanup();
 	return done_testing();

@@ -183,6 +183,14 @@ static void test_broken(void)
 		{"broken/alarm-and-unknown-tz.ics", 13, "VALARM without TRIGGER", 1},
 		{"broken/duplicate-uid.ics", 9, "UID defined again (first definition at line 4)", 0},
 		{"broken/vcalendar-1.ics", 2, "VERSION:1.0 is not iCalendar 2.0", 1},
+		{"broken/bad-params.ics", 7, "DTSTART: parameter TZID is given more than once", 1},
+		{"broken/bad-params.ics", 12, "DTSTAMP: VALUE= is not the name of a value type", 1},
+		{"broken/bad-params.ics", 19, "X-NOTE: VALUE=TE+XT is not the name of a value type", 1},
+		{"broken/bad-params.ics", 25, "ATTENDEE: parameter ROLE takes one value, not 2", 1},
+		{"broken/bad-numbers.ics", 8, "GEO: '1000000000000000000000000000000000000000...' is beyond the range of a pair", 1},
+		{"broken/bad-numbers.ics", 14, "RRULE: COUNT value '2X' is not an integer from 0 to 2147483647", 1},
+		{"broken/bad-numbers.ics", 20, "RRULE: BYMONTHDAY value '0' is not an integer, or its negative, from 1 to 31", 1},
+		{"broken/bad-numbers.ics", 26, "RRULE: part FREQ is given more than once", 1},
 		{"broken/vcalendar-1.ics", 1, "BEGIN:VCALENDAR without END:VCALENDAR", 1},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -236,6 +244,53 @@ static void test_broken(void)
 	read_text(empty, sizeof(empty) - 1, CAL_READ_ALL_OR_NOTHING, &c);
 	ok(has_diag(&c, 0, "error", "no VCALENDAR"), "a file without VCALENDAR is an error");
 	collected_free(&c);
+}
+
+/* What the strict checks keep: the valid objects of the two fixtures above, in the
+ * canonical form xCal and jCal give back unchanged. */
+static void test_strict_canonical(void)
+{
+	static const struct {
+		const char *file, *uid, *line;
+	} kept[] = {
+		{"broken/bad-params.ics", "fine@x", "X-TAGGED;X-TAG=red,blue;X-OTHER=1:kept\r\n"},
+		{"broken/bad-numbers.ics", "fine@x", "RRULE:FREQ=MONTHLY;COUNT=10;BYMONTHDAY=1,-5\r\n"},
+		{"broken/bad-numbers.ics", "fine@x", "GEO:0.000001;-123456789012346000000000\r\n"},
+	};
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		size_t len;
+		char *text = read_fixture(kept[i].file, &len);
+		struct collected c;
+		read_text(text, len, CAL_READ_SKIP_INVALID, &c);
+		const char *ics = c.n == 1 && !strcmp(c.objs[0].uid, kept[i].uid) ? c.objs[0].ics : "";
+		if (!ok(strstr(ics, kept[i].line) != NULL, "%s: %s keeps %.*s", kept[i].file, kept[i].uid,
+		        (int)strlen(kept[i].line) - 2, kept[i].line))
+			printf("# canonical text:\n%s", ics);
+		collected_free(&c);
+		free(text);
+	}
+	/* RFC 5545 3.1: no control character in a content line but HTAB; XML would let a CR
+	 * or a DEL through to xCal, and a subscriber's parser then sees another text */
+	static const struct {
+		const char *line, *message;
+	} controls[] = {
+		{"SUMMARY:one\rDTSTART:20240101T000000Z", "a carriage return inside the line (CR only goes before LF)"},
+		{"SUMMARY:bu\x7f" "dget", "a DEL control character in the line"},
+		{"SUMMARY:bell\x07", "invalid UTF-8 or a control character in the line"},
+	};
+	for (size_t i = 0; i < sizeof(controls) / sizeof(controls[0]); i++) {
+		struct buf text = BUF_INIT;
+		buf_printf(&text, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:c\r\n"
+		                  "DTSTAMP:20240101T000000Z\r\nDTSTART:20240105T100000Z\r\n%s\r\nEND:VEVENT\r\n"
+		                  "END:VCALENDAR\r\n",
+		           controls[i].line);
+		struct collected c;
+		int rc = read_text(text.data, text.len, CAL_READ_ALL_OR_NOTHING, &c);
+		if (!ok(rc > 0 && has_diag(&c, 8, "error", controls[i].message), "line 8: %s", controls[i].message))
+			printf("# diagnostics:\n# %s\n", c.diags.data);
+		collected_free(&c);
+		buf_free(&text);
+	}
 }
 
 static void test_time_zones(void)
@@ -371,6 +426,7 @@ int main(void)
 		test_idempotence(cal_fixtures[i]);
 	test_grouping();
 	test_broken();
+	test_strict_canonical();
 	test_time_zones();
 	test_ranges();
 	cal_library_cleanup();

@@ -70,8 +70,7 @@ struct loaded {
 	struct expansion e;
 };
 
-static bool load_and_expand(const char *ics, cal_time_t from, cal_time_t to, const struct cal_expand_opts *opts,
-                            struct loaded *l, struct buf *err)
+static bool load(const char *ics, const struct cal_expand_opts *opts, struct loaded *l, struct buf *err)
 {
 	memset(l, 0, sizeof(*l));
 	if (opts && opts->floating_tzid && !(l->floating = floating_zone(opts, err)))
@@ -80,12 +79,7 @@ static bool load_and_expand(const char *ics, cal_time_t from, cal_time_t to, con
 	if (!l->vcal)
 		return false;
 	l->n_comps = calendar_objects(l->vcal, &l->comps);
-	if (expand_components(l->comps, l->n_comps, l->zones, l->floating, from, to, &l->e, err))
-		return true;
-	free(l->comps);
-	cal_comp_free(l->vcal);
-	cal_zones_free(l->zones);
-	return false;
+	return true;
 }
 
 static void loaded_free(struct loaded *l)
@@ -94,6 +88,17 @@ static void loaded_free(struct loaded *l)
 	free(l->comps);
 	cal_comp_free(l->vcal);
 	cal_zones_free(l->zones);
+}
+
+static bool load_and_expand(const char *ics, cal_time_t from, cal_time_t to, const struct cal_expand_opts *opts,
+                            struct loaded *l, struct buf *err)
+{
+	if (!load(ics, opts, l, err))
+		return false;
+	if (expand_components(l->comps, l->n_comps, l->zones, l->floating, from, to, &l->e, err))
+		return true;
+	loaded_free(l);
+	return false;
 }
 
 static bool prop_is(const struct cal_comp *c, const char *name, const char *value)
@@ -148,13 +153,43 @@ long cal_expand(const char *ics, cal_time_t from, cal_time_t to, const struct ca
 	return n;
 }
 
+/* Whether an expansion can start near its window: no RRULE counts its instances from
+ * DTSTART (COUNT), so that a short window costs only its own instances. */
+static bool starts_near_window(const struct cal_comp *const *comps, size_t n)
+{
+	bool recurs = false;
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < comps[i]->n_props; k++) {
+			const struct cal_prop *p = &comps[i]->props[k];
+			if (strcmp(p->name, "RRULE") != 0)
+				continue;
+			if (strcasestr(p->value, "COUNT="))
+				return false;
+			recurs = true;
+		}
+	return recurs;
+}
+
 int cal_occurs_in_window(const char *ics, cal_time_t from, cal_time_t to, const struct cal_expand_opts *opts,
                          struct buf *err)
 {
 	struct loaded l;
-	if (!load_and_expand(ics, from, to, opts, &l, err))
+	if (!load(ics, opts, &l, err))
 		return -1;
-	int found = l.e.n_occs > 0;
+	/* A recurring object is searched in windows from `from` that double after each
+	 * miss: a rule recurring every minute, asked about a year, answers after its first
+	 * day instead of after 525,600 instances. */
+	int64_t width = starts_near_window(l.comps, l.n_comps) ? 86400 : to - from;
+	int found = 0;
+	for (int64_t lo = from, hi; !found && lo < to; lo = hi, width *= 2) {
+		hi = to - lo > width ? lo + width : to;
+		expansion_free(&l.e);
+		if (!expand_components(l.comps, l.n_comps, l.zones, l.floating, lo, hi, &l.e, err)) {
+			loaded_free(&l);
+			return -1;
+		}
+		found = l.e.n_occs > 0;
+	}
 	/* RFC 4791 9.9: a VTODO with neither DTSTART nor DUE matches every range. */
 	for (size_t i = 0; i < l.n_comps && !found; i++)
 		found = !strcmp(l.comps[i]->name, "VTODO") && !cal_comp_prop(l.comps[i], "DTSTART") &&
@@ -403,7 +438,11 @@ bool cal_to_item(const char *ics, bool jcal, struct buf *payload, struct buf *bo
 	buf_reserve(payload, 2 * len + 256);
 	if (jcal) {
 		struct buf json = BUF_INIT;
-		jcal_write(vcal, &json);
+		if (!jcal_write(vcal, &json, err)) {
+			buf_free(&json);
+			cal_comp_free(vcal);
+			return false;
+		}
 		buf_puts(payload, "<json xmlns='" CAL_NS_JSON_CONTAINER "'>");
 		buf_xml_escape_n(payload, json.data, json.len);
 		buf_puts(payload, "</json>");

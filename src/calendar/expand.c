@@ -188,6 +188,16 @@ static bool rule_until(const char *rrule, const struct when *start, struct until
 	return ok;
 }
 
+/* The length of one INTERVAL of a rule more frequent than daily, in seconds; 0 else. */
+static int64_t sub_daily_step(const struct icalrecurrencetype *rule)
+{
+	int64_t unit = rule->freq == ICAL_SECONDLY_RECURRENCE   ? 1
+	               : rule->freq == ICAL_MINUTELY_RECURRENCE ? 60
+	               : rule->freq == ICAL_HOURLY_RECURRENCE   ? 3600
+	                                                        : 0;
+	return unit * (rule->interval > 0 ? rule->interval : 1);
+}
+
 static bool rrule_cands(struct ctx *c, const char *rrule, const struct when *start, int64_t lo_local,
                         int64_t hi_local, struct cands *out)
 {
@@ -204,14 +214,24 @@ static bool rrule_cands(struct ctx *c, const char *rrule, const struct when *sta
 	int count = rule.count;
 	rule.count = 0;
 	rule.until = icaltime_null_time();
-	icalrecur_iterator *it = icalrecur_iterator_new(rule, ical_from_local(start->local, start->is_date));
+	/* Without COUNT, nothing before the window matters (UNTIL is checked below, on our
+	 * side), so the iteration starts near it. libical 3.0's set_start moves a rule more
+	 * frequent than daily off its INTERVAL steps from DTSTART ("every 7 hours" comes at
+	 * other hours), so such a rule is iterated instead from its own last step before the
+	 * window, as if that were DTSTART; that first time is before lo_local and not used. */
+	bool skip_ahead = !count && lo_local > start->local;
+	int64_t step = sub_daily_step(&rule);
+	int64_t first = start->local;
+	if (skip_ahead && step && !start->is_date)
+		first = start->local + (lo_local - start->local - 1) / step * step;
+	icalrecur_iterator *it = icalrecur_iterator_new(rule, ical_from_local(first, start->is_date));
 	if (!it) {
 		icalerror_clear_errno();
 		free(rule.rscale);
 		buf_printf(c->err, "RRULE '%s' cannot be expanded", rrule);
 		return false;
 	}
-	if (!count && !until.present && lo_local > start->local)
+	if (skip_ahead && !step)
 		icalrecur_iterator_set_start(it, ical_from_local(lo_local, start->is_date));
 	int generated = 1; /* DTSTART is the first instance (RFC 5545 3.3.10) */
 	bool ok = true;
@@ -309,16 +329,28 @@ static bool add_exdates(struct ctx *c, const struct cal_prop *p, const struct wh
 	return ok;
 }
 
+static int int64_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Sorted once, so that each candidate is a binary search: an object may carry thousands
+ * of EXDATEs and a query thousands of candidates. */
+static void exclusions_sort(struct exclusions *x)
+{
+	if (x->n_instants)
+		qsort(x->instants, x->n_instants, sizeof(*x->instants), int64_cmp);
+	if (x->n_days)
+		qsort(x->days, x->n_days, sizeof(*x->days), int64_cmp);
+}
+
 static bool excluded(const struct exclusions *x, const struct cand *cd)
 {
-	for (size_t i = 0; i < x->n_instants; i++)
-		if (x->instants[i] == cd->utc)
-			return true;
+	if (x->n_instants && bsearch(&cd->utc, x->instants, x->n_instants, sizeof(*x->instants), int64_cmp))
+		return true;
 	int64_t day = cd->local - ((cd->local % 86400) + 86400) % 86400;
-	for (size_t i = 0; i < x->n_days; i++)
-		if (x->days[i] == day)
-			return true;
-	return false;
+	return x->n_days && bsearch(&day, x->days, x->n_days, sizeof(*x->days), int64_cmp);
 }
 
 /* A RECURRENCE-ID component resolved. */
@@ -331,6 +363,14 @@ struct override {
 	struct span span;
 	int64_t start_local_in_master; /* for THISANDFUTURE shifts */
 };
+
+static int override_cmp(const void *a, const void *b)
+{
+	const struct override *x = a, *y = b;
+	if (x->rid != y->rid)
+		return x->rid < y->rid ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
+}
 
 static int occ_cmp(const void *a, const void *b)
 {
@@ -467,18 +507,20 @@ static bool expand(struct ctx *c, const struct cal_comp *const *comps, size_t n_
 	if (ok) {
 		if (cands.n) /* qsort wants a valid pointer even for nothing */
 			qsort(cands.v, cands.n, sizeof(*cands.v), cand_cmp);
+		exclusions_sort(&x);
+		/* in the order of the candidates, so that one pass finds each one's overrides */
+		if (n_ovr)
+			qsort(ovr, n_ovr, sizeof(*ovr), override_cmp);
+		const struct override *future = NULL;
+		size_t passed = 0; /* ovr[0..passed) have a RECURRENCE-ID before this candidate */
 		for (size_t i = 0; i < cands.n; i++) {
 			const struct cand *cd = &cands.v[i];
+			for (; passed < n_ovr && ovr[passed].rid < cd->utc; passed++)
+				if (ovr[passed].future)
+					future = &ovr[passed];
 			if ((i && cd->utc == cands.v[i - 1].utc) || excluded(&x, cd))
 				continue;
-			const struct override *exact = NULL, *future = NULL;
-			for (size_t k = 0; k < n_ovr; k++) {
-				if (ovr[k].rid == cd->utc)
-					exact = &ovr[k];
-				else if (ovr[k].future && ovr[k].rid < cd->utc && (!future || ovr[k].rid > future->rid))
-					future = &ovr[k];
-			}
-			if (exact)
+			if (passed < n_ovr && ovr[passed].rid == cd->utc)
 				continue; /* the override stands for this instance */
 			struct occ o = {.rid = cd->utc, .comp = master_index};
 			if (future) {

@@ -292,7 +292,12 @@ static void calendar_query(struct service *svc, struct iq *iq, const char *node,
 		const struct calobj_row *o = &objs[i];
 		if (query.component && (!o->component || strcmp(o->component, query.component) != 0))
 			continue;
-		if (query.ranged && cal_occurs_in_window(o->ics, query.from, query.to, NULL, &why) != 1)
+		int occurs = query.ranged ? cal_occurs_in_window(o->ics, query.from, query.to, NULL, &why) : 1;
+		if (occurs < 0) {
+			log_warn("cannot search %s/%s in the window: %s", node, o->uid, buf_cstr(&why));
+			buf_reset(&why);
+		}
+		if (occurs != 1)
 			continue;
 		char *expanded = query.expand ? cal_expand_ics(o->ics, query.expand_from, query.expand_to, NULL, &why) : NULL;
 		if (query.expand && !expanded) {

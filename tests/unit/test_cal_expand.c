@@ -123,6 +123,66 @@ static void test_count_until(void)
 	ok(s.n == 1 && s.v[0].start == T("21000615T000000Z"), "an unbounded yearly rule expands in a window a century later");
 }
 
+/* A window far from DTSTART starts the iteration near the window; the instances must be
+ * the ones counted from DTSTART. */
+static void test_far_window(void)
+{
+	/* 2024-02-29T23:00Z + 7 h * 1285 = 2025-03-01T02:00Z is not an instance: 1284 steps
+	 * end at 2025-02-28T20:00Z, then 03:00, 10:00 and 17:00 on March 1st */
+	struct occs s = expand(HEAD EVENT("h", "DTSTART:20240229T230000Z\r\nRRULE:FREQ=HOURLY;INTERVAL=7\r\n") TAIL,
+	                       T("20250301T000000Z"), T("20250302T000000Z"), NULL);
+	ok(s.n == 3 && s.v[0].start == T("20250301T030000Z") && s.v[1].start == T("20250301T100000Z") &&
+	       s.v[2].start == T("20250301T170000Z"),
+	   "every 7 hours a year later: the steps still count from DTSTART");
+	/* 97 min * 5420 = 2025-03-01T01:20Z from 2024-02-29T23:00Z */
+	s = expand(HEAD EVENT("m", "DTSTART:20240229T230000Z\r\nRRULE:FREQ=MINUTELY;INTERVAL=97\r\n") TAIL,
+	           T("20250301T000000Z"), T("20250301T050000Z"), NULL);
+	ok(s.n == 3 && s.v[0].start == T("20250301T012000Z") && s.v[1].start == T("20250301T025700Z") &&
+	       s.v[2].start == T("20250301T043400Z"),
+	   "every 97 minutes a year later: the steps still count from DTSTART");
+	s = expand(HEAD EVENT("u", "DTSTART;TZID=Europe/Berlin:20240204T093000\r\n"
+	                           "RRULE:FREQ=WEEKLY;INTERVAL=3;BYDAY=SU;UNTIL=20300101T000000Z\r\n") TAIL,
+	           T("20270101T000000Z"), T("20270201T000000Z"), NULL);
+	/* every third Sunday from 2024-02-04: + 21 d * 51 = 2027-01-10, then 2027-01-31
+	 * (09:30 CET = 08:30Z) */
+	ok(s.n == 2 && s.v[0].start == T("20270110T083000Z") && s.v[1].start == T("20270131T083000Z"),
+	   "a rule with UNTIL starts near a far window and keeps its weeks");
+}
+
+/* Thousands of EXDATEs and overrides are matched by search, not by scanning each list
+ * per instance: this is the answer, not the time, that is checked here. */
+static void test_many_exclusions(void)
+{
+	struct buf text = BUF_INIT;
+	buf_puts(&text, HEAD "BEGIN:VEVENT\r\nUID:x\r\nDTSTAMP:20240101T000000Z\r\nDTSTART:20240101T100000Z\r\n"
+	                     "RRULE:FREQ=DAILY;COUNT=3000\r\n");
+	/* every day excluded but each tenth, in descending order */
+	for (int day = 2999; day >= 0; day--) {
+		if (day % 10 == 0)
+			continue;
+		char when[17];
+		cal_time_format(T("20240101T100000Z") + (cal_time_t)day * 86400, when);
+		buf_printf(&text, "EXDATE:%s\r\n", when);
+	}
+	buf_puts(&text, "END:VEVENT\r\n");
+	/* every other tenth day moved by an hour, in descending order */
+	for (int day = 2990; day > 0; day -= 20) {
+		char rid[17], start[17];
+		cal_time_format(T("20240101T100000Z") + (cal_time_t)day * 86400, rid);
+		cal_time_format(T("20240101T110000Z") + (cal_time_t)day * 86400, start);
+		buf_printf(&text, "BEGIN:VEVENT\r\nUID:x\r\nDTSTAMP:20240101T000000Z\r\nRECURRENCE-ID:%s\r\nDTSTART:%s\r\n"
+		           "END:VEVENT\r\n", rid, start);
+	}
+	buf_puts(&text, TAIL);
+	struct occs s = expand(text.data, T("20240101T000000Z"), T("20240301T000000Z"), NULL);
+	/* January and February: days 0, 20, 40 at 10:00; days 10, 30, 50 moved to 11:00 */
+	ok(s.n == 6 && s.v[0].start == T("20240101T100000Z") && s.v[1].start == T("20240111T110000Z") &&
+	       s.v[2].start == T("20240121T100000Z") && s.v[3].start == T("20240131T110000Z") &&
+	       s.v[4].start == T("20240210T100000Z") && s.v[5].start == T("20240220T110000Z"),
+	   "2,700 EXDATEs and 150 overrides, given in descending order, each apply to their instance");
+	buf_free(&text);
+}
+
 #define OVERRIDES \
 	HEAD EVENT("o", "DTSTART;TZID=Europe/Berlin:20240301T090000\r\nDTEND;TZID=Europe/Berlin:20240301T100000\r\n" \
 	                "RRULE:FREQ=WEEKLY;COUNT=7\r\nEXDATE;TZID=Europe/Berlin:20240308T090000\r\nSUMMARY:course\r\n") \
@@ -211,6 +271,33 @@ static void test_window(void)
 	       "a VTODO without DTSTART and DUE matches every window (RFC 4791 9.9)");
 	is_int(cal_occurs_in_window("not a calendar", 0, 1, NULL, &err), -1, "garbage is an error");
 	free(todo);
+
+	/* A recurring object without COUNT is searched in windows growing from the start of
+	 * the query's: each answer below needs a different one of them. */
+	char *minutely = object(HEAD EVENT("m", "DTSTART:20240101T000000Z\r\nRRULE:FREQ=MINUTELY\r\n") TAIL);
+	is_int(cal_occurs_in_window(minutely, T("20250101T000000Z"), T("20260101T000000Z"), NULL, &err), 1,
+	       "a rule every minute is found in a window of a year (in its first day)");
+	char *late = object(HEAD EVENT("l", "DTSTART:20240301T120000Z\r\nDURATION:PT1H\r\n"
+	                                    "RRULE:FREQ=DAILY;UNTIL=20270101T000000Z\r\n"
+	                                    "EXDATE:20240301T120000Z,20240302T120000Z,20240303T120000Z\r\n") TAIL);
+	is_int(cal_occurs_in_window(late, T("20240301T000000Z"), T("20240304T000000Z"), NULL, &err), 0,
+	       "no instance left in the first three days");
+	is_int(cal_occurs_in_window(late, T("20240301T000000Z"), T("20240304T120001Z"), NULL, &err), 1,
+	       "the fourth day's instance is found in a later window");
+	char *yearly = object(HEAD EVENT("y", "DTSTART;VALUE=DATE:20200915\r\nRRULE:FREQ=YEARLY\r\n") TAIL);
+	is_int(cal_occurs_in_window(yearly, T("20240101T000000Z"), T("20240914T000000Z"), NULL, &err), 0,
+	       "a yearly rule has no instance before September 15th");
+	is_int(cal_occurs_in_window(yearly, T("20240101T000000Z"), T("20240915T000001Z"), NULL, &err), 1,
+	       "and one in a window that ends just after it");
+	char *counted = object(HEAD EVENT("c", "DTSTART:20240101T090000Z\r\nRRULE:FREQ=WEEKLY;COUNT=60\r\n") TAIL);
+	is_int(cal_occurs_in_window(counted, T("20250210T000000Z"), T("20250220T000000Z"), NULL, &err), 1,
+	       "a counted rule's 59th instance (2025-02-10) is in its window");
+	is_int(cal_occurs_in_window(counted, T("20250224T000000Z"), T("20260101T000000Z"), NULL, &err), 0,
+	       "and nothing after its 60th");
+	free(minutely);
+	free(late);
+	free(yearly);
+	free(counted);
 	free(instant);
 	free(hour);
 	buf_free(&err);
@@ -315,6 +402,8 @@ int main(void)
 	test_local_times();
 	test_durations();
 	test_count_until();
+	test_far_window();
+	test_many_exclusions();
 	test_overrides();
 	test_rdate_floating();
 	test_window();

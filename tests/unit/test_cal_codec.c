@@ -351,15 +351,21 @@ static void test_numbers_and_parameters(void)
 		free(ics);
 		buf_free(&text);
 	}
-	ok(refused_jcal(JCAL_HEAD JCAL_EVENT("e1", JCAL_DTSTART ",[\"summary\",{\"tzid\":\"a\",\"TZID\":\"b\"},\"text\",\"s\"]") "]]",
-	                "SUMMARY: parameter TZID is given more than once"),
-	   "jCal: one parameter under two spellings is refused, not one of them picked");
-	ok(refused_jcal(JCAL_HEAD JCAL_EVENT("e1", JCAL_DTSTART ",[\"x-a\",{},\":a#e-time\",\"1\"]") "]]",
-	                "X-A: ':A#E-TIME' is not the name of a value type"),
-	   "jCal: a type that is not a name is refused, not written into VALUE=");
-	ok(refused_jcal(JCAL_HEAD JCAL_EVENT("e1", JCAL_DTSTART ",[\"x-a\",{},\"\",\"1\"]") "]]",
-	                "X-A: '' is not the name of a value type"),
-	   "jCal: an empty type is refused");
+	static const struct {
+		const char *property, *fragment, *label;
+	} refused[] = {
+		{"[\"summary\",{\"tzid\":\"a\",\"TZID\":\"b\"},\"text\",\"s\"]",
+		 "SUMMARY: parameter TZID is given more than once", "one parameter under two spellings, not one picked"},
+		{"[\"x-a\",{},\":a#e-time\",\"1\"]", "X-A: ':A#E-TIME' is not the name of a value type",
+		 "a type that is not a name, not written into VALUE="},
+		{"[\"x-a\",{},\"\",\"1\"]", "X-A: '' is not the name of a value type", "an empty type"},
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		struct buf json = BUF_INIT;
+		buf_printf(&json, JCAL_HEAD JCAL_EVENT("e1", JCAL_DTSTART ",%s") "]]", refused[i].property);
+		ok(refused_jcal(json.data, refused[i].fragment), "jCal: refused: %s", refused[i].label);
+		buf_free(&json);
+	}
 	struct cal_payload p = {0};
 	struct buf errors = BUF_INIT;
 	static const char reals[] = JCAL_HEAD JCAL_EVENT("e1", JCAL_DTSTART ",[\"geo\",{},\"float\",[1e-6,1e20]]") "]]";

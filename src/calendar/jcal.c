@@ -19,24 +19,23 @@ struct jcal_encoder {
 	const char *refused; /* the property whose value jansson refused, or NULL */
 };
 
+static bool made(struct jcal_encoder *e, const char *prop, const json_t *value)
+{
+	if (!value && !e->refused)
+		e->refused = prop;
+	return value != NULL;
+}
+
 static void put(struct jcal_encoder *e, const char *prop, json_t *array, json_t *value)
 {
-	if (!value) {
-		if (!e->refused)
-			e->refused = prop;
-		return;
-	}
-	json_array_append_new(array, value);
+	if (made(e, prop, value))
+		json_array_append_new(array, value);
 }
 
 static void put_key(struct jcal_encoder *e, const char *prop, json_t *object, const char *key, json_t *value)
 {
-	if (!value) {
-		if (!e->refused)
-			e->refused = prop;
-		return;
-	}
-	json_object_set_new(object, key, value);
+	if (made(e, prop, value))
+		json_object_set_new(object, key, value);
 }
 
 static json_t *lower_str(const char *s)

@@ -397,14 +397,34 @@ int recur_part_rank(const char *name)
 	return -1;
 }
 
+
+/* The range of each integer part of a rule (RFC 5545 3.3.10; INTERVAL is a short in
+ * libical), whether it takes a sign, and whether a list. */
+struct recur_int_range {
+	const char *name;
+	long min, max;
+	bool signed_, list;
+};
+
+static const struct recur_int_range recur_int_ranges[] = {
+	{"COUNT", 0, INT32_MAX, false, false},  {"INTERVAL", 1, 32767, false, false},
+	{"BYSECOND", 0, 60, false, true},       {"BYMINUTE", 0, 59, false, true},
+	{"BYHOUR", 0, 23, false, true},         {"BYMONTHDAY", 1, 31, true, true},
+	{"BYYEARDAY", 1, 366, true, true},      {"BYWEEKNO", 1, 53, true, true},
+	{"BYMONTH", 1, 12, false, true},        {"BYSETPOS", 1, 366, true, true},
+};
+
+static const struct recur_int_range *recur_int_range(const char *name)
+{
+	for (size_t i = 0; i < sizeof(recur_int_ranges) / sizeof(recur_int_ranges[0]); i++)
+		if (strcasecmp(name, recur_int_ranges[i].name) == 0)
+			return &recur_int_ranges[i];
+	return NULL;
+}
+
 bool recur_part_is_int(const char *name)
 {
-	static const char *const ints[] = {"COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYMONTHDAY",
-	                                   "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS"};
-	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
-		if (strcasecmp(name, ints[i]) == 0)
-			return true;
-	return false;
+	return recur_int_range(name) != NULL;
 }
 
 const char *recur_endless_filter(const struct icalrecurrencetype *r)
@@ -423,31 +443,12 @@ const char *recur_endless_filter(const struct icalrecurrencetype *r)
 	return NULL;
 }
 
-/* The range of each integer part of a rule (RFC 5545 3.3.10; INTERVAL is a short in
- * libical), whether it takes a sign, and whether a list. */
-struct recur_int_range {
-	const char *name;
-	long min, max;
-	bool signed_, list;
-};
-
-static const struct recur_int_range recur_int_ranges[] = {
-	{"COUNT", 0, INT32_MAX, false, false},  {"INTERVAL", 1, 32767, false, false},
-	{"BYSECOND", 0, 60, false, true},       {"BYMINUTE", 0, 59, false, true},
-	{"BYHOUR", 0, 23, false, true},         {"BYMONTHDAY", 1, 31, true, true},
-	{"BYYEARDAY", 1, 366, true, true},      {"BYWEEKNO", 1, 53, true, true},
-	{"BYMONTH", 1, 12, false, true},        {"BYSETPOS", 1, 366, true, true},
-};
-
 /* One integer part's value: digits only, in range, nonzero when signed, one value unless
  * a list; with RSCALE (RFC 7529) BYMONTH also takes 13 and a leap month's "L". A value
  * that jCal's integers could not hold unchanged is refused here rather than altered. */
 static bool check_recur_ints(const char *name, const char *value, bool rscale, struct buf *err)
 {
-	const struct recur_int_range *r = NULL;
-	for (size_t i = 0; i < sizeof(recur_int_ranges) / sizeof(recur_int_ranges[0]); i++)
-		if (!strcasecmp(name, recur_int_ranges[i].name))
-			r = &recur_int_ranges[i];
+	const struct recur_int_range *r = recur_int_range(name);
 	bool leap_months = rscale && !strcasecmp(name, "BYMONTH");
 	long max = leap_months ? 13 : r->max;
 	char **items;

@@ -153,23 +153,6 @@ long cal_expand(const char *ics, cal_time_t from, cal_time_t to, const struct ca
 	return n;
 }
 
-/* Whether an expansion can start near its window: no RRULE counts its instances from
- * DTSTART (COUNT), so that a short window costs only its own instances. */
-static bool starts_near_window(const struct cal_comp *const *comps, size_t n)
-{
-	bool recurs = false;
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < comps[i]->n_props; k++) {
-			const struct cal_prop *p = &comps[i]->props[k];
-			if (strcmp(p->name, "RRULE") != 0)
-				continue;
-			if (strcasestr(p->value, "COUNT="))
-				return false;
-			recurs = true;
-		}
-	return recurs;
-}
-
 int cal_occurs_in_window(const char *ics, cal_time_t from, cal_time_t to, const struct cal_expand_opts *opts,
                          struct buf *err)
 {
@@ -179,7 +162,7 @@ int cal_occurs_in_window(const char *ics, cal_time_t from, cal_time_t to, const 
 	/* A recurring object is searched in windows from `from` that double after each
 	 * miss: a rule recurring every minute, asked about a year, answers after its first
 	 * day instead of after 525,600 instances. */
-	int64_t width = starts_near_window(l.comps, l.n_comps) ? 86400 : to - from;
+	int64_t width = expands_near_window(l.comps, l.n_comps) ? 86400 : to - from;
 	int found = 0;
 	for (int64_t lo = from, hi; !found && lo < to; lo = hi, width *= 2) {
 		hi = to - lo > width ? lo + width : to;

@@ -576,14 +576,34 @@ void expansion_free(struct expansion *e)
 	memset(e, 0, sizeof(*e));
 }
 
+static bool rrule_has(const struct cal_prop *p, const char *part)
+{
+	return strcasestr(p->value, part) != NULL;
+}
+
 static bool rule_unbounded(const struct cal_comp *master)
 {
 	for (size_t i = 0; i < master->n_props; i++) {
 		const struct cal_prop *p = &master->props[i];
-		if (name_eq(p->name, "RRULE") && !strcasestr(p->value, "COUNT=") && !strcasestr(p->value, "UNTIL="))
+		if (name_eq(p->name, "RRULE") && !rrule_has(p, "COUNT=") && !rrule_has(p, "UNTIL="))
 			return true;
 	}
 	return false;
+}
+
+bool expands_near_window(const struct cal_comp *const *comps, size_t n_comps)
+{
+	bool recurs = false;
+	for (size_t i = 0; i < n_comps; i++)
+		for (size_t k = 0; k < comps[i]->n_props; k++) {
+			const struct cal_prop *p = &comps[i]->props[k];
+			if (!name_eq(p->name, "RRULE"))
+				continue;
+			if (rrule_has(p, "COUNT="))
+				return false; /* rrule_cands counts it from DTSTART */
+			recurs = true;
+		}
+	return recurs;
 }
 
 static bool any_floating(struct ctx *c, const struct cal_comp *const *comps, size_t n)

@@ -246,6 +246,10 @@ struct expansion {
 bool expand_components(const struct cal_comp *const *comps, size_t n_comps, struct cal_zones *zones,
                        icaltimezone *floating, int64_t from, int64_t to, struct expansion *out, struct buf *err);
 void expansion_free(struct expansion *e);
+/* Whether the components recur and the expansion of any window starts near it (no RRULE
+ * has COUNT, which is counted from DTSTART): then a short window costs only its own
+ * instances. */
+bool expands_near_window(const struct cal_comp *const *comps, size_t n_comps);
 /* The bounds of all occurrences, for a database pre-filter. */
 bool object_range(const struct cal_comp *const *comps, size_t n_comps, struct cal_zones *zones, int64_t *start,
                   int64_t *end, struct buf *err);

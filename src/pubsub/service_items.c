@@ -25,9 +25,9 @@ static bool payload_fits(const struct node_config *c, const struct node_limits *
 	return true;
 }
 
-/* XEP-0060 4.3 and 7.1.3.6/7.1.3.7: which item shapes a node takes. */
-/* published: the payload as it came, already measured; only one that prepare() replaced
- * is measured again. */
+/* XEP-0060 4.3 and 7.1.3.6/7.1.3.7: which item shapes a node takes. `published` is the
+ * payload as it came, already measured; only one that prepare() replaced is measured
+ * again. */
 static bool check_item_shape(const struct node_config *c, const struct node_limits *lim,
                              const struct publish_request *pr, const char *published, struct ps_error *err)
 {

@@ -11,7 +11,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="gcc make autoconf automake pkgconf libc6-dev \
 libstrophe-dev libpq-dev libical-dev libjansson-dev libconfig-dev"
 RUN="postgresql prosody python3 python3-slixmpp"
-TEST="cppcheck valgrind python3-recurring-ical-events ejabberd chromium"
+TEST="cppcheck valgrind python3-recurring-ical-events python3-dateutil ejabberd chromium"
 # Node.js and npm: machines that have a node of their own keep it.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || BUILD="$BUILD nodejs npm"
 

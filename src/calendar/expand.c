@@ -1,6 +1,7 @@
 /* expand.c: the occurrences of a calendar object in a window: DTSTART, RRULE (through
- * libical's iterator, with COUNT and UNTIL applied here so that DTSTART counts and UTC
- * UNTIL compares with UTC instants), RDATE (DATE, DATE-TIME, PERIOD), EXDATE,
+ * libical's iterator, with its wrong answers worked around here, or subdaily.c for rules
+ * more frequent than daily; COUNT and UNTIL are applied here so that DTSTART counts and
+ * UTC UNTIL compares with UTC instants), RDATE (DATE, DATE-TIME, PERIOD), EXDATE,
  * RECURRENCE-ID overrides including RANGE=THISANDFUTURE. Durations follow RFC 5545
  * 3.8.5.3: DTEND gives every instance the same exact duration, DURATION the same nominal
  * one (P1D is one calendar day, 23 hours on a spring-forward day). */
@@ -188,14 +189,107 @@ static bool rule_until(const char *rrule, const struct when *start, struct until
 	return ok;
 }
 
-/* The length of one INTERVAL of a rule more frequent than daily, in seconds; 0 else. */
-static int64_t sub_daily_step(const struct icalrecurrencetype *rule)
+static int64_t floor_div(int64_t a, int64_t b)
 {
-	int64_t unit = rule->freq == ICAL_SECONDLY_RECURRENCE   ? 1
-	               : rule->freq == ICAL_MINUTELY_RECURRENCE ? 60
-	               : rule->freq == ICAL_HOURLY_RECURRENCE   ? 3600
-	                                                        : 0;
-	return unit * (rule->interval > 0 ? rule->interval : 1);
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* libical 3.0.16 counts INTERVAL from the wrong period in two cases: a WEEKLY rule whose
+ * BYDAY holds only days before DTSTART's in a week begun on Sunday (FREQ=WEEKLY;
+ * INTERVAL=3;BYDAY=SU from a Wednesday begins two weeks late), and a DAILY rule whose
+ * BYxxx parts leave most days out (FREQ=DAILY;INTERVAL=25;BYMONTHDAY=8,27 gives up after
+ * DTSTART). Such rules are iterated every day or week instead (INTERVAL=1, which libical
+ * gets right), keeping the periods that lie a multiple of INTERVAL after DTSTART's, which
+ * is how RFC 5545 3.3.10 defines INTERVAL. The length of that period in days, or 0. */
+static int counted_days(const struct icalrecurrencetype *r)
+{
+	if (r->interval <= 1)
+		return 0;
+	if (r->freq == ICAL_WEEKLY_RECURRENCE)
+		return 7;
+	if (r->freq != ICAL_DAILY_RECURRENCE)
+		return 0;
+	const short *parts[] = {r->by_second, r->by_minute, r->by_hour, r->by_day, r->by_month_day, r->by_month,
+	                        r->by_set_pos};
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (parts[i][0] != ICAL_RECURRENCE_ARRAY_MAX)
+			return 1;
+	return 0;
+}
+
+/* The number of the day, or of the week begun on WKST (Monday by default), that holds a
+ * wall-clock time; local day 0, 1970-01-01, was a Thursday. */
+static int64_t period_of(int64_t local, int days, icalrecurrencetype_weekday wkst)
+{
+	int64_t day = floor_div(local, 86400);
+	if (days == 1)
+		return day;
+	int week_start = (wkst == ICAL_NO_WEEKDAY ? ICAL_MONDAY_WEEKDAY : (int)wkst) - ICAL_SUNDAY_WEEKDAY;
+	int64_t into_week = ((day + 4 - week_start) % 7 + 7) % 7; /* 0: day is WKST */
+	return floor_div(day - into_week, 7);
+}
+
+/* Whether a wall-clock time's day is one of a BYMONTHDAY list (-1 is the month's last). */
+static bool on_month_day(int64_t local, const short *month_days)
+{
+	struct cal_dt d;
+	dt_from_local_seconds(local, false, &d);
+	int last = days_in_month(d.year, d.month);
+	for (int i = 0; month_days[i] != ICAL_RECURRENCE_ARRAY_MAX; i++)
+		if (month_days[i] == d.day || last + 1 + month_days[i] == d.day)
+			return true;
+	return false;
+}
+
+static int short_cmp(const void *a, const void *b)
+{
+	return *(const short *)a - *(const short *)b;
+}
+
+/* libical 3.0.16 walks a BYxxx list in the order it is written and skips what comes
+ * after a value it has passed: BYMINUTE=18,35,53,9 from 21:04 misses 21:09. RFC 5545
+ * sets no order, so the lists are sorted before libical sees them. */
+static void sort_by_lists(struct icalrecurrencetype *r)
+{
+	short *lists[] = {r->by_second, r->by_minute,  r->by_hour,  r->by_month_day, r->by_year_day,
+	                  r->by_week_no, r->by_month,  r->by_set_pos};
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		size_t n = 0;
+		while (lists[i][n] != ICAL_RECURRENCE_ARRAY_MAX)
+			n++;
+		qsort(lists[i], n, sizeof(short), short_cmp);
+	}
+}
+
+/* One rule's instances in order, on the wall clock: from subdaily.c for a rule more
+ * frequent than daily on DATE-TIMEs, from libical's iterator for the others. */
+struct rule_walk {
+	icalrecur_iterator *it;
+	struct subdaily sub;
+	bool own;
+	bool is_date;
+	int64_t from, limit;
+};
+
+static bool walk_next(struct ctx *c, struct rule_walk *w, int64_t *local)
+{
+	if (w->own) {
+		size_t budget = c->max_iterations > c->iterations ? c->max_iterations - c->iterations : 0;
+		enum subdaily_result r = subdaily_next(&w->sub, w->from, w->limit, budget, &c->iterations, local);
+		c->capped |= r == SUBDAILY_CAPPED;
+		w->from = *local + 1;
+		return r == SUBDAILY_FOUND;
+	}
+	struct icaltimetype t = icalrecur_iterator_next(w->it);
+	if (icaltime_is_null_time(t))
+		return false;
+	if (++c->iterations > c->max_iterations) {
+		c->capped = true;
+		return false;
+	}
+	struct cal_dt d = {t.year, t.month, t.day, t.hour, t.minute, t.second, w->is_date, false};
+	*local = dt_local_seconds(&d);
+	return true;
 }
 
 static bool rrule_cands(struct ctx *c, const char *rrule, const struct when *start, int64_t lo_local,
@@ -215,38 +309,66 @@ static bool rrule_cands(struct ctx *c, const char *rrule, const struct when *sta
 	rule.count = 0;
 	rule.until = icaltime_null_time();
 	/* Without COUNT, nothing before the window matters (UNTIL is checked below, on our
-	 * side), so the iteration starts near it. libical 3.0's set_start moves a rule more
-	 * frequent than daily off its INTERVAL steps from DTSTART ("every 7 hours" comes at
-	 * other hours), so such a rule is iterated instead from its own last step before the
-	 * window, as if that were DTSTART; that first time is before lo_local and not used. */
+	 * side), so the iteration starts near it. */
 	bool skip_ahead = !count && lo_local > start->local;
-	int64_t step = sub_daily_step(&rule);
-	int64_t first = start->local;
-	if (skip_ahead && step && !start->is_date)
-		first = start->local + (lo_local - start->local - 1) / step * step;
-	icalrecur_iterator *it = icalrecur_iterator_new(rule, ical_from_local(first, start->is_date));
-	if (!it) {
-		icalerror_clear_errno();
+	struct rule_walk w = {.is_date = start->is_date, .from = skip_ahead ? lo_local : start->local + 1,
+	                      .limit = hi_local};
+	w.own = rule.freq == ICAL_SECONDLY_RECURRENCE || rule.freq == ICAL_MINUTELY_RECURRENCE ||
+	        rule.freq == ICAL_HOURLY_RECURRENCE;
+	/* libical would search such rules second by second (26 s for one query of a year) */
+	if (w.own && (start->is_date || !subdaily_init(&w.sub, &rule, start->local))) {
 		free(rule.rscale);
-		buf_printf(c->err, "RRULE '%s' cannot be expanded", rrule);
+		buf_printf(c->err, "RRULE '%s': a rule more frequent than daily needs a DATE-TIME DTSTART and "
+		                   "no number on its BYDAY",
+		           rrule);
 		return false;
 	}
-	if (skip_ahead && !step)
-		icalrecur_iterator_set_start(it, ical_from_local(lo_local, start->is_date));
-	int generated = 1; /* DTSTART is the first instance (RFC 5545 3.3.10) */
-	bool ok = true;
-	for (struct icaltimetype t = icalrecur_iterator_next(it); !icaltime_is_null_time(t);
-	     t = icalrecur_iterator_next(it)) {
-		if (++c->iterations > c->max_iterations) {
-			c->capped = true;
-			break;
+	int days = 0;
+	int64_t every = rule.interval, start_period = 0;
+	short month_days[ICAL_BY_MONTHDAY_SIZE] = {ICAL_RECURRENCE_ARRAY_MAX};
+	if (!w.own) {
+		sort_by_lists(&rule);
+		/* libical 3.0.16 expands a YEARLY rule's BYMONTHDAY in DTSTART's month only; RFC
+		 * 5545 3.3.10's table expands it over the year, which is over every month. */
+		if (rule.freq == ICAL_YEARLY_RECURRENCE && rule.by_month_day[0] != ICAL_RECURRENCE_ARRAY_MAX &&
+		    rule.by_month[0] == ICAL_RECURRENCE_ARRAY_MAX && rule.by_week_no[0] == ICAL_RECURRENCE_ARRAY_MAX &&
+		    rule.by_year_day[0] == ICAL_RECURRENCE_ARRAY_MAX && !rule.rscale) {
+			for (short m = 1; m <= 12; m++)
+				rule.by_month[m - 1] = m;
+			rule.by_month[12] = ICAL_RECURRENCE_ARRAY_MAX;
 		}
-		struct cal_dt d = {t.year, t.month, t.day, t.hour, t.minute, t.second, start->is_date, false};
-		int64_t local = dt_local_seconds(&d);
+		days = counted_days(&rule);
+		if (days) {
+			start_period = period_of(start->local, days, rule.week_start);
+			rule.interval = 1;
+		}
+		/* libical 3.0.16 never matches a negative BYMONTHDAY (-1, the last day) in a DAILY
+		 * rule. There BYMONTHDAY only keeps or drops whole days, so it is applied here. */
+		if (rule.freq == ICAL_DAILY_RECURRENCE && rule.by_month_day[0] != ICAL_RECURRENCE_ARRAY_MAX) {
+			memcpy(month_days, rule.by_month_day, sizeof(month_days));
+			rule.by_month_day[0] = ICAL_RECURRENCE_ARRAY_MAX;
+		}
+		w.it = icalrecur_iterator_new(rule, ical_from_local(start->local, start->is_date));
+		if (!w.it) {
+			icalerror_clear_errno();
+			free(rule.rscale);
+			buf_printf(c->err, "RRULE '%s' cannot be expanded", rrule);
+			return false;
+		}
+		if (skip_ahead)
+			icalrecur_iterator_set_start(w.it, ical_from_local(lo_local, start->is_date));
+	}
+	int generated = 1; /* DTSTART is the first instance (RFC 5545 3.3.10) */
+	int64_t local;
+	while (walk_next(c, &w, &local)) {
 		if (local <= start->local)
 			continue;
 		if (local > hi_local)
 			break;
+		if (days && (period_of(local, days, rule.week_start) - start_period) % every != 0)
+			continue;
+		if (month_days[0] != ICAL_RECURRENCE_ARRAY_MAX && !on_month_day(local, month_days))
+			continue;
 		if (count && ++generated > count)
 			break;
 		int64_t utc = zone_local_to_utc(start->zone, local);
@@ -255,10 +377,11 @@ static bool rrule_cands(struct ctx *c, const char *rrule, const struct when *sta
 		if (local >= lo_local)
 			push_cand(out, local, utc, false, 0);
 	}
-	icalrecur_iterator_free(it);
+	if (w.it)
+		icalrecur_iterator_free(w.it);
 	free(rule.rscale); /* libical hands its copy of RSCALE to the caller; the iterator shared it */
 	icalerror_clear_errno();
-	return ok;
+	return true;
 }
 
 static bool rdate_cands(struct ctx *c, const struct cal_prop *p, const struct when *start, struct cands *out)

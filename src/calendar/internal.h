@@ -172,6 +172,11 @@ bool recur_part_is_int(const char *name);
  * minute or hour at a time, with no bound: with a day filter (FREQ=SECONDLY;BYMONTH=2;
  * BYMONTHDAY=30) it may never return. The filter that makes r such a rule, or NULL. */
 const char *recur_endless_filter(const struct icalrecurrencetype *r);
+/* The RFC 5545 3.3.10 rule a combination of parts breaks (BYMONTHDAY with WEEKLY, a
+ * numbered BYDAY with DAILY, ...), or NULL. */
+const char *recur_rfc_conflict(const struct icalrecurrencetype *r);
+/* A valid rule shape the expansion cannot answer correctly, as a message, or NULL. */
+const char *recur_unsupported(const struct icalrecurrencetype *r);
 
 /* DATE, DATE-TIME values. */
 struct cal_dt {
@@ -183,6 +188,7 @@ bool dt_parse(const char *s, struct cal_dt *out);
 /* Seconds of this wall-clock value counted as if it were UTC. */
 int64_t dt_local_seconds(const struct cal_dt *dt);
 void dt_from_local_seconds(int64_t secs, bool is_date, struct cal_dt *out);
+int days_in_month(int year, int month);
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 
 struct cal_duration {
@@ -223,6 +229,33 @@ int64_t zone_utc_to_local(icaltimezone *zone, int64_t utc);
 /* The instant of a DATE or DATE-TIME property, floating times and dates read in UTC.
  * known_zone: false when its TZID resolves nowhere. False when the value is no date. */
 bool prop_instant(struct cal_zones *z, const struct cal_prop *p, int64_t *utc, struct cal_dt *dt, bool *known_zone);
+
+/* ---- rules more frequent than daily (subdaily.c) ---- */
+
+#define SUBDAILY_MAX_SET 3600   /* instances in one hour of an HOURLY rule: minutes x seconds */
+#define SUBDAILY_MAX_SET_POS 32
+
+struct subdaily {
+	int64_t unit;              /* seconds in one period: 1, 60 or 3600 */
+	int64_t interval;
+	int64_t first_period;      /* the period holding DTSTART, counted from local day 0 */
+	int64_t cycle;             /* seconds after which the periods' pattern on the week repeats */
+	uint64_t seconds, minutes; /* bit n: second or minute n passes (limit) or is made (expand) */
+	uint32_t hours;            /* bit n: hour n passes */
+	uint8_t weekdays;          /* bit n: weekday n passes, 0 being Sunday */
+	short set_pos[SUBDAILY_MAX_SET_POS];
+	size_t n_set_pos;
+};
+
+enum subdaily_result { SUBDAILY_FOUND, SUBDAILY_NONE, SUBDAILY_CAPPED };
+
+/* False when the rule is not SECONDLY, MINUTELY or HOURLY, or has a BYDAY with a
+ * position. dtstart is on the wall clock, in seconds from local day 0. */
+bool subdaily_init(struct subdaily *s, const struct icalrecurrencetype *r, int64_t dtstart);
+/* The first instance at or after from and at or before limit, into *at. Each period
+ * looked at counts in *steps; more than budget of them gives SUBDAILY_CAPPED. */
+enum subdaily_result subdaily_next(const struct subdaily *s, int64_t from, int64_t limit, size_t budget,
+                                   size_t *steps, int64_t *at);
 
 /* ---- occurrences (expand.c) ---- */
 

@@ -196,7 +196,7 @@ static void civil_from_days(int64_t z, int *y, int *m, int *d)
 	*y = (int)(yoe + era * 400 + (*m <= 2));
 }
 
-static int days_in_month(int y, int m)
+int days_in_month(int y, int m)
 {
 	static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -443,6 +443,51 @@ const char *recur_endless_filter(const struct icalrecurrencetype *r)
 	return NULL;
 }
 
+static bool recur_has(const short *list)
+{
+	return list[0] != ICAL_RECURRENCE_ARRAY_MAX;
+}
+
+const char *recur_rfc_conflict(const struct icalrecurrencetype *r)
+{
+	bool yearly = r->freq == ICAL_YEARLY_RECURRENCE, monthly = r->freq == ICAL_MONTHLY_RECURRENCE;
+	if (recur_has(r->by_week_no) && !yearly)
+		return "BYWEEKNO is for FREQ=YEARLY only";
+	if (recur_has(r->by_year_day) &&
+	    (monthly || r->freq == ICAL_WEEKLY_RECURRENCE || r->freq == ICAL_DAILY_RECURRENCE))
+		return "BYYEARDAY cannot be used with FREQ=DAILY, WEEKLY or MONTHLY";
+	if (recur_has(r->by_month_day) && r->freq == ICAL_WEEKLY_RECURRENCE)
+		return "BYMONTHDAY cannot be used with FREQ=WEEKLY";
+	for (int i = 0; r->by_day[i] != ICAL_RECURRENCE_ARRAY_MAX; i++) {
+		if (icalrecurrencetype_day_position(r->by_day[i]) == 0)
+			continue;
+		if (!yearly && !monthly)
+			return "a BYDAY with a number (\"1MO\") is for FREQ=MONTHLY or YEARLY only";
+		if (recur_has(r->by_week_no))
+			return "a BYDAY with a number (\"1MO\") cannot be used with BYWEEKNO";
+	}
+	bool other_by = recur_has(r->by_second) || recur_has(r->by_minute) || recur_has(r->by_hour) ||
+	                recur_has(r->by_day) || recur_has(r->by_month_day) || recur_has(r->by_year_day) ||
+	                recur_has(r->by_week_no) || recur_has(r->by_month);
+	if (recur_has(r->by_set_pos) && !other_by)
+		return "BYSETPOS needs another BYxxx part to pick from";
+	return NULL;
+}
+
+const char *recur_unsupported(const struct icalrecurrencetype *r)
+{
+	bool sub_daily = r->freq == ICAL_SECONDLY_RECURRENCE || r->freq == ICAL_MINUTELY_RECURRENCE ||
+	                 r->freq == ICAL_HOURLY_RECURRENCE;
+	if (!recur_has(r->by_set_pos) || sub_daily)
+		return NULL;
+	if (r->freq == ICAL_DAILY_RECURRENCE || r->freq == ICAL_WEEKLY_RECURRENCE)
+		return "BYSETPOS on a DAILY or WEEKLY rule is not supported: libical 3.0 ignores it";
+	if (recur_has(r->by_hour) || recur_has(r->by_minute) || recur_has(r->by_second))
+		return "BYSETPOS together with BYHOUR, BYMINUTE or BYSECOND is only supported on rules more "
+		       "frequent than daily: libical 3.0 picks the wrong instances";
+	return NULL;
+}
+
 /* One integer part's value: digits only, in range, nonzero when signed, one value unless
  * a list; with RSCALE (RFC 7529) BYMONTH also takes 13 and a leap month's "L". A value
  * that jCal's integers could not hold unchanged is refused here rather than altered. */
@@ -542,6 +587,16 @@ static bool check_recur(const char *s, struct buf *err)
 	const char *filter = recur_endless_filter(&r);
 	if (filter) {
 		buf_printf(err, "RRULE: a rule recurring more often than daily cannot take %s", filter);
+		return false;
+	}
+	const char *conflict = recur_rfc_conflict(&r);
+	if (conflict) {
+		buf_printf(err, "RRULE: %s (RFC 5545 3.3.10)", conflict);
+		return false;
+	}
+	const char *unsupported = recur_unsupported(&r);
+	if (unsupported) {
+		buf_printf(err, "RRULE: %s", unsupported);
 		return false;
 	}
 	return true;

@@ -149,6 +149,75 @@ static void test_far_window(void)
 	   "a rule with UNTIL starts near a far window and keeps its weeks");
 }
 
+/* Rule shapes that libical 3.0.16 expands wrongly, each worked out from RFC 5545 3.3.10
+ * (and checked against python-dateutil): DTSTART counts as the first of COUNT. */
+struct rule_case {
+	const char *dtstart, *rrule, *why;
+	const char *want[6];
+};
+
+static void test_rule_shapes(void)
+{
+	static const struct rule_case cases[] = {
+		{"20240131T100000Z", "FREQ=WEEKLY;INTERVAL=3;BYDAY=SU;COUNT=4",
+		 "every third week on Sunday from a Wednesday: DTSTART's own week (Monday 29 January) "
+		 "holds Sunday 4 February",
+		 {"20240131T100000Z", "20240204T100000Z", "20240225T100000Z", "20240317T100000Z"}},
+		{"20240131T100000Z", "FREQ=WEEKLY;INTERVAL=2;BYDAY=SU;WKST=SU;COUNT=3",
+		 "with WKST=SU, DTSTART's week begins on Sunday 28 January, before DTSTART: the next "
+		 "Sunday of a counted week is 11 February",
+		 {"20240131T100000Z", "20240211T100000Z", "20240225T100000Z"}},
+		{"20240102T100000Z", "FREQ=MINUTELY;INTERVAL=45;BYHOUR=9,10,11;COUNT=5",
+		 "every 45 minutes within 9-11 h keeps its steps from DTSTART across hours and days "
+		 "(a day is 32 steps)",
+		 {"20240102T100000Z", "20240102T104500Z", "20240102T113000Z", "20240103T091500Z", "20240103T100000Z"}},
+		{"20240127T122700Z", "FREQ=MINUTELY;BYHOUR=15;COUNT=3",
+		 "every minute of 15 h from 12:27 begins at 15:00, not at DTSTART's minute",
+		 {"20240127T122700Z", "20240127T150000Z", "20240127T150100Z"}},
+		{"20240727T001400Z", "FREQ=HOURLY;INTERVAL=5;BYHOUR=6,16,23;COUNT=5",
+		 "every 5 hours from 00:14, kept at 6, 16 and 23 h: 06:14 and 16:14 on the 28th, then 23:14 on the 30th",
+		 {"20240727T001400Z", "20240728T061400Z", "20240728T161400Z", "20240730T231400Z", "20240802T061400Z"}},
+		{"20240419T121300Z", "FREQ=YEARLY;BYMONTHDAY=25;UNTIL=20240801T000000Z",
+		 "a YEARLY BYMONTHDAY without BYMONTH is that day of every month",
+		 {"20240419T121300Z", "20240425T121300Z", "20240525T121300Z", "20240625T121300Z", "20240725T121300Z"}},
+		{"20240727T004300Z", "FREQ=DAILY;INTERVAL=25;BYMONTHDAY=-1,8,27;COUNT=3",
+		 "every 25th day, kept on the 8th, 27th and last of a month: 400 days on is 31 August 2025",
+		 {"20240727T004300Z", "20250831T004300Z", "20260508T004300Z"}},
+		{"20240102T100000Z", "FREQ=MINUTELY;INTERVAL=2;BYSECOND=10,20,30;BYSETPOS=-1;COUNT=3",
+		 "BYSETPOS picks from each counted minute's seconds",
+		 {"20240102T100000Z", "20240102T100030Z", "20240102T100230Z"}},
+		{"20240102T100000Z", "FREQ=HOURLY;INTERVAL=3;BYMINUTE=0,30;BYDAY=TU;COUNT=5",
+		 "BYMINUTE expands each counted hour",
+		 {"20240102T100000Z", "20240102T103000Z", "20240102T130000Z", "20240102T133000Z", "20240102T160000Z"}},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct rule_case *rc = &cases[i];
+		char text[512];
+		snprintf(text, sizeof(text), HEAD EVENT("r", "DTSTART:%s\r\nRRULE:%s\r\n") TAIL, rc->dtstart, rc->rrule);
+		struct occs s = expand_all(text);
+		size_t want = 0;
+		bool same = true;
+		while (want < 6 && rc->want[want])
+			want++;
+		for (size_t k = 0; k < want && k < s.n; k++)
+			same &= s.v[k].start == T(rc->want[k]);
+		if (!ok(s.n == want && same, "%s: %s", rc->rrule, rc->why))
+			for (size_t k = 0; k < s.n; k++) {
+				char got[17];
+				cal_time_format(s.v[k].start, got);
+				printf("#   got %s\n", got);
+			}
+	}
+	/* far from DTSTART the steps still count from it: 2024-01-02T10:00Z + 45 min * 10752
+	 * (336 days) is 2024-12-03T10:00Z */
+	struct occs s = expand(HEAD EVENT("f", "DTSTART:20240102T100000Z\r\n"
+	                                       "RRULE:FREQ=MINUTELY;INTERVAL=45;BYHOUR=9,10,11\r\n") TAIL,
+	                       T("20241203T000000Z"), T("20241204T000000Z"), NULL);
+	ok(s.n == 4 && s.v[0].start == T("20241203T091500Z") && s.v[1].start == T("20241203T100000Z") &&
+	       s.v[3].start == T("20241203T113000Z"),
+	   "every 45 minutes within 9-11 h, queried eleven months on");
+}
+
 /* Thousands of EXDATEs and overrides are matched by search, not by scanning each list
  * per instance: this is the answer, not the time, that is checked here. */
 static void test_many_exclusions(void)
@@ -403,6 +472,7 @@ int main(void)
 	test_durations();
 	test_count_until();
 	test_far_window();
+	test_rule_shapes();
 	test_many_exclusions();
 	test_overrides();
 	test_rdate_floating();

@@ -191,6 +191,12 @@ static void test_broken(void)
 		{"broken/bad-numbers.ics", 14, "RRULE: COUNT value '2X' is not an integer from 0 to 2147483647", 1},
 		{"broken/bad-numbers.ics", 20, "RRULE: BYMONTHDAY value '0' is not an integer, or its negative, from 1 to 31", 1},
 		{"broken/bad-numbers.ics", 26, "RRULE: part FREQ is given more than once", 1},
+		{"broken/rule-conflicts.ics", 8, "RRULE: BYMONTHDAY cannot be used with FREQ=WEEKLY (RFC 5545 3.3.10)", 1},
+		{"broken/rule-conflicts.ics", 14, "RRULE: a BYDAY with a number (\"1MO\") is for FREQ=MONTHLY or YEARLY only", 1},
+		{"broken/rule-conflicts.ics", 20, "RRULE: BYYEARDAY cannot be used with FREQ=DAILY, WEEKLY or MONTHLY", 1},
+		{"broken/rule-conflicts.ics", 26, "RRULE: BYWEEKNO is for FREQ=YEARLY only", 1},
+		{"broken/rule-conflicts.ics", 32, "RRULE: a BYDAY with a number (\"1MO\") cannot be used with BYWEEKNO", 1},
+		{"broken/rule-conflicts.ics", 38, "RRULE: BYSETPOS needs another BYxxx part to pick from", 1},
 		{"broken/vcalendar-1.ics", 1, "BEGIN:VCALENDAR without END:VCALENDAR", 1},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

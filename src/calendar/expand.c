@@ -189,11 +189,6 @@ static bool rule_until(const char *rrule, const struct when *start, struct until
 	return ok;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
 /* libical 3.0.16 counts INTERVAL from the wrong period in two cases: a WEEKLY rule whose
  * BYDAY holds only days before DTSTART's in a week begun on Sunday (FREQ=WEEKLY;
  * INTERVAL=3;BYDAY=SU from a Wednesday begins two weeks late), and a DAILY rule whose
@@ -218,14 +213,14 @@ static int counted_days(const struct icalrecurrencetype *r)
 }
 
 /* The number of the day, or of the week begun on WKST (Monday by default), that holds a
- * wall-clock time; local day 0, 1970-01-01, was a Thursday. */
+ * wall-clock time. */
 static int64_t period_of(int64_t local, int days, icalrecurrencetype_weekday wkst)
 {
 	int64_t day = floor_div(local, 86400);
 	if (days == 1)
 		return day;
 	int week_start = (wkst == ICAL_NO_WEEKDAY ? ICAL_MONDAY_WEEKDAY : (int)wkst) - ICAL_SUNDAY_WEEKDAY;
-	int64_t into_week = ((day + 4 - week_start) % 7 + 7) % 7; /* 0: day is WKST */
+	int64_t into_week = (weekday_of_day(day) - week_start + 7) % 7; /* 0: day is WKST */
 	return floor_div(day - into_week, 7);
 }
 

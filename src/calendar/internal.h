@@ -230,6 +230,19 @@ int64_t zone_utc_to_local(icaltimezone *zone, int64_t utc);
  * known_zone: false when its TZID resolves nowhere. False when the value is no date. */
 bool prop_instant(struct cal_zones *z, const struct cal_prop *p, int64_t *utc, struct cal_dt *dt, bool *known_zone);
 
+/* a / b rounded down, for times before 1970 too */
+static inline int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+/* The weekday of a local day number, 0 being Sunday: local day 0, 1970-01-01, was a
+ * Thursday. */
+static inline int weekday_of_day(int64_t day)
+{
+	return (int)(((day + 4) % 7 + 7) % 7);
+}
+
 /* ---- rules more frequent than daily (subdaily.c) ---- */
 
 #define SUBDAILY_MAX_SET 3600   /* instances in one hour of an HOURLY rule: minutes x seconds */

@@ -10,11 +10,6 @@
  * for these rules. A leap second (BYSECOND=60) never occurs on POSIX wall-clock time. */
 #include "src/calendar/internal.h"
 
-static int64_t floor_div64(int64_t a, int64_t b)
-{
-	return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
 static uint64_t bits_of(const short *list, int max, uint64_t if_empty)
 {
 	if (list[0] == ICAL_RECURRENCE_ARRAY_MAX)
@@ -36,9 +31,9 @@ bool subdaily_init(struct subdaily *s, const struct icalrecurrencetype *r, int64
 	if (!s->unit)
 		return false;
 	s->interval = r->interval > 0 ? r->interval : 1;
-	s->first_period = floor_div64(dtstart, s->unit);
-	int64_t start_second = dtstart - floor_div64(dtstart, 60) * 60;
-	int64_t start_minute = floor_div64(dtstart, 60) - floor_div64(dtstart, 3600) * 60;
+	s->first_period = floor_div(dtstart, s->unit);
+	int64_t start_second = dtstart - floor_div(dtstart, 60) * 60;
+	int64_t start_minute = floor_div(dtstart, 60) - floor_div(dtstart, 3600) * 60;
 	const uint64_t all = ~UINT64_C(0);
 	bool seconds_expand = s->unit > 1, minutes_expand = s->unit > 60;
 	s->seconds = bits_of(r->by_second, 59, seconds_expand ? UINT64_C(1) << start_second : all);
@@ -114,9 +109,9 @@ static size_t pick_positions(const struct subdaily *s, int32_t *set, size_t n)
 enum subdaily_result subdaily_next(const struct subdaily *s, int64_t from, int64_t limit, size_t budget,
                                    size_t *steps, int64_t *at)
 {
-	int64_t p = aligned(s, floor_div64(from, s->unit));
+	int64_t p = aligned(s, floor_div(from, s->unit));
 	const int64_t scan_start = p * s->unit;
-	for (size_t used = 0; p <= floor_div64(limit, s->unit); used++) {
+	for (size_t used = 0; p <= floor_div(limit, s->unit); used++) {
 		/* a whole cycle, and the period that begins the next, without an instance: the
 		 * rule has none left (FREQ=SECONDLY;INTERVAL=2;BYSECOND=34 from an odd second) */
 		if (p * s->unit - scan_start > s->cycle)
@@ -125,8 +120,8 @@ enum subdaily_result subdaily_next(const struct subdaily *s, int64_t from, int64
 			return SUBDAILY_CAPPED;
 		++*steps;
 		int64_t t0 = p * s->unit;
-		int64_t day = floor_div64(t0, 86400), in_day = t0 - day * 86400;
-		int weekday = (int)(((day + 4) % 7 + 7) % 7); /* local day 0, 1970-01-01, was a Thursday */
+		int64_t day = floor_div(t0, 86400), in_day = t0 - day * 86400;
+		int weekday = weekday_of_day(day);
 		int hour = (int)(in_day / 3600), minute = (int)(in_day / 60 % 60), second = (int)(in_day % 60);
 		/* a period that fails a limit: on to the first period of the next day, hour,
 		 * minute or second that could pass it */
@@ -136,7 +131,7 @@ enum subdaily_result subdaily_next(const struct subdaily *s, int64_t from, int64
 		                  : s->unit == 1 && !(s->seconds & (UINT64_C(1) << second))   ? t0 + 1
 		                                                                        : INT64_MIN;
 		if (skip_to != INT64_MIN) {
-			p = aligned(s, floor_div64(skip_to + s->unit - 1, s->unit));
+			p = aligned(s, floor_div(skip_to + s->unit - 1, s->unit));
 			continue;
 		}
 		int32_t set[SUBDAILY_MAX_SET];

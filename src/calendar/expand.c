@@ -202,14 +202,7 @@ static int counted_days(const struct icalrecurrencetype *r)
 		return 0;
 	if (r->freq == ICAL_WEEKLY_RECURRENCE)
 		return 7;
-	if (r->freq != ICAL_DAILY_RECURRENCE)
-		return 0;
-	const short *parts[] = {r->by_second, r->by_minute, r->by_hour, r->by_day, r->by_month_day, r->by_month,
-	                        r->by_set_pos};
-	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-		if (parts[i][0] != ICAL_RECURRENCE_ARRAY_MAX)
-			return 1;
-	return 0;
+	return r->freq == ICAL_DAILY_RECURRENCE && (recur_has_by(r) || recur_has(r->by_set_pos)) ? 1 : 0;
 }
 
 /* The number of the day, or of the week begun on WKST (Monday by default), that holds a
@@ -230,7 +223,7 @@ static bool on_month_day(int64_t local, const short *month_days)
 	struct cal_dt d;
 	dt_from_local_seconds(local, false, &d);
 	int last = days_in_month(d.year, d.month);
-	for (int i = 0; month_days[i] != ICAL_RECURRENCE_ARRAY_MAX; i++)
+	for (int i = 0; recur_has(month_days + i); i++)
 		if (month_days[i] == d.day || last + 1 + month_days[i] == d.day)
 			return true;
 	return false;
@@ -256,6 +249,47 @@ static void sort_by_lists(struct icalrecurrencetype *r)
 	}
 }
 
+/* What rrule_cands keeps of libical's instances once work_around_libical has changed the
+ * rule: the days or weeks INTERVAL counts, and the days of a DAILY rule's BYMONTHDAY. */
+struct kept_instances {
+	int days;             /* 1 or 7: INTERVAL counts such periods here; 0: libical does */
+	int64_t every, start_period;
+	short month_days[ICAL_BY_MONTHDAY_SIZE];
+};
+
+/* Changes a rule that libical 3.0.16 would expand wrongly into one it expands right, and
+ * notes in *keep what to do on top of it. */
+static void work_around_libical(struct icalrecurrencetype *rule, int64_t dtstart, struct kept_instances *keep)
+{
+	sort_by_lists(rule);
+	/* libical expands a YEARLY rule's BYMONTHDAY in DTSTART's month only; RFC 5545
+	 * 3.3.10's table expands it over the year, which is over every month. */
+	if (rule->freq == ICAL_YEARLY_RECURRENCE && recur_has(rule->by_month_day) && !recur_has(rule->by_month) &&
+	    !recur_has(rule->by_week_no) && !recur_has(rule->by_year_day) && !rule->rscale) {
+		for (short m = 1; m <= 12; m++)
+			rule->by_month[m - 1] = m;
+		rule->by_month[12] = ICAL_RECURRENCE_ARRAY_MAX;
+	}
+	keep->days = counted_days(rule);
+	if (keep->days) {
+		keep->start_period = period_of(dtstart, keep->days, rule->week_start);
+		rule->interval = 1;
+	}
+	/* libical never matches a negative BYMONTHDAY (-1, the last day) in a DAILY rule.
+	 * There BYMONTHDAY only keeps or drops whole days, so it is applied by kept(). */
+	if (rule->freq == ICAL_DAILY_RECURRENCE && recur_has(rule->by_month_day)) {
+		memcpy(keep->month_days, rule->by_month_day, sizeof(keep->month_days));
+		rule->by_month_day[0] = ICAL_RECURRENCE_ARRAY_MAX;
+	}
+}
+
+static bool kept(const struct kept_instances *keep, int64_t local, icalrecurrencetype_weekday wkst)
+{
+	if (keep->days && (period_of(local, keep->days, wkst) - keep->start_period) % keep->every != 0)
+		return false;
+	return !recur_has(keep->month_days) || on_month_day(local, keep->month_days);
+}
+
 /* One rule's instances in order, on the wall clock: from subdaily.c for a rule more
  * frequent than daily on DATE-TIMEs, from libical's iterator for the others. */
 struct rule_walk {
@@ -272,8 +306,10 @@ static bool walk_next(struct ctx *c, struct rule_walk *w, int64_t *local)
 		size_t budget = c->max_iterations > c->iterations ? c->max_iterations - c->iterations : 0;
 		enum subdaily_result r = subdaily_next(&w->sub, w->from, w->limit, budget, &c->iterations, local);
 		c->capped |= r == SUBDAILY_CAPPED;
+		if (r != SUBDAILY_FOUND)
+			return false;
 		w->from = *local + 1;
-		return r == SUBDAILY_FOUND;
+		return true;
 	}
 	struct icaltimetype t = icalrecur_iterator_next(w->it);
 	if (icaltime_is_null_time(t))
@@ -308,8 +344,7 @@ static bool rrule_cands(struct ctx *c, const char *rrule, const struct when *sta
 	bool skip_ahead = !count && lo_local > start->local;
 	struct rule_walk w = {.is_date = start->is_date, .from = skip_ahead ? lo_local : start->local + 1,
 	                      .limit = hi_local};
-	w.own = rule.freq == ICAL_SECONDLY_RECURRENCE || rule.freq == ICAL_MINUTELY_RECURRENCE ||
-	        rule.freq == ICAL_HOURLY_RECURRENCE;
+	w.own = recur_is_sub_daily(&rule);
 	/* libical would search such rules second by second (26 s for one query of a year) */
 	if (w.own && (start->is_date || !subdaily_init(&w.sub, &rule, start->local))) {
 		free(rule.rscale);
@@ -318,31 +353,9 @@ static bool rrule_cands(struct ctx *c, const char *rrule, const struct when *sta
 		           rrule);
 		return false;
 	}
-	int days = 0;
-	int64_t every = rule.interval, start_period = 0;
-	short month_days[ICAL_BY_MONTHDAY_SIZE] = {ICAL_RECURRENCE_ARRAY_MAX};
+	struct kept_instances keep = {.every = rule.interval, .month_days = {ICAL_RECURRENCE_ARRAY_MAX}};
 	if (!w.own) {
-		sort_by_lists(&rule);
-		/* libical 3.0.16 expands a YEARLY rule's BYMONTHDAY in DTSTART's month only; RFC
-		 * 5545 3.3.10's table expands it over the year, which is over every month. */
-		if (rule.freq == ICAL_YEARLY_RECURRENCE && rule.by_month_day[0] != ICAL_RECURRENCE_ARRAY_MAX &&
-		    rule.by_month[0] == ICAL_RECURRENCE_ARRAY_MAX && rule.by_week_no[0] == ICAL_RECURRENCE_ARRAY_MAX &&
-		    rule.by_year_day[0] == ICAL_RECURRENCE_ARRAY_MAX && !rule.rscale) {
-			for (short m = 1; m <= 12; m++)
-				rule.by_month[m - 1] = m;
-			rule.by_month[12] = ICAL_RECURRENCE_ARRAY_MAX;
-		}
-		days = counted_days(&rule);
-		if (days) {
-			start_period = period_of(start->local, days, rule.week_start);
-			rule.interval = 1;
-		}
-		/* libical 3.0.16 never matches a negative BYMONTHDAY (-1, the last day) in a DAILY
-		 * rule. There BYMONTHDAY only keeps or drops whole days, so it is applied here. */
-		if (rule.freq == ICAL_DAILY_RECURRENCE && rule.by_month_day[0] != ICAL_RECURRENCE_ARRAY_MAX) {
-			memcpy(month_days, rule.by_month_day, sizeof(month_days));
-			rule.by_month_day[0] = ICAL_RECURRENCE_ARRAY_MAX;
-		}
+		work_around_libical(&rule, start->local, &keep);
 		w.it = icalrecur_iterator_new(rule, ical_from_local(start->local, start->is_date));
 		if (!w.it) {
 			icalerror_clear_errno();
@@ -360,9 +373,7 @@ static bool rrule_cands(struct ctx *c, const char *rrule, const struct when *sta
 			continue;
 		if (local > hi_local)
 			break;
-		if (days && (period_of(local, days, rule.week_start) - start_period) % every != 0)
-			continue;
-		if (month_days[0] != ICAL_RECURRENCE_ARRAY_MAX && !on_month_day(local, month_days))
+		if (!kept(&keep, local, rule.week_start))
 			continue;
 		if (count && ++generated > count)
 			break;

@@ -230,6 +230,27 @@ int64_t zone_utc_to_local(icaltimezone *zone, int64_t utc);
  * known_zone: false when its TZID resolves nowhere. False when the value is no date. */
 bool prop_instant(struct cal_zones *z, const struct cal_prop *p, int64_t *utc, struct cal_dt *dt, bool *known_zone);
 
+/* Whether a rule part's list holds anything. */
+static inline bool recur_has(const short *list)
+{
+	return list[0] != ICAL_RECURRENCE_ARRAY_MAX;
+}
+
+/* A rule more frequent than daily: SECONDLY, MINUTELY or HOURLY. */
+static inline bool recur_is_sub_daily(const struct icalrecurrencetype *r)
+{
+	return r->freq == ICAL_SECONDLY_RECURRENCE || r->freq == ICAL_MINUTELY_RECURRENCE ||
+	       r->freq == ICAL_HOURLY_RECURRENCE;
+}
+
+/* A BYxxx part other than BYSETPOS. */
+static inline bool recur_has_by(const struct icalrecurrencetype *r)
+{
+	return recur_has(r->by_second) || recur_has(r->by_minute) || recur_has(r->by_hour) || recur_has(r->by_day) ||
+	       recur_has(r->by_month_day) || recur_has(r->by_year_day) || recur_has(r->by_week_no) ||
+	       recur_has(r->by_month);
+}
+
 /* a / b rounded down, for times before 1970 too */
 static inline int64_t floor_div(int64_t a, int64_t b)
 {

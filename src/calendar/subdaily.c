@@ -12,7 +12,7 @@
 
 static uint64_t bits_of(const short *list, int max, uint64_t if_empty)
 {
-	if (list[0] == ICAL_RECURRENCE_ARRAY_MAX)
+	if (!recur_has(list))
 		return if_empty;
 	uint64_t bits = 0;
 	for (int i = 0; list[i] != ICAL_RECURRENCE_ARRAY_MAX; i++)
@@ -39,9 +39,7 @@ bool subdaily_init(struct subdaily *s, const struct icalrecurrencetype *r, int64
 	s->seconds = bits_of(r->by_second, 59, seconds_expand ? UINT64_C(1) << start_second : all);
 	s->minutes = bits_of(r->by_minute, 59, minutes_expand ? UINT64_C(1) << start_minute : all);
 	s->hours = (uint32_t)bits_of(r->by_hour, 23, all);
-	s->weekdays = 0;
-	if (r->by_day[0] == ICAL_RECURRENCE_ARRAY_MAX)
-		s->weekdays = 0x7f;
+	s->weekdays = recur_has(r->by_day) ? 0 : 0x7f;
 	for (int i = 0; r->by_day[i] != ICAL_RECURRENCE_ARRAY_MAX; i++) {
 		if (icalrecurrencetype_day_position(r->by_day[i]) != 0)
 			return false; /* "1MO" means nothing within a day (RFC 5545 3.3.10) */

@@ -429,23 +429,17 @@ bool recur_part_is_int(const char *name)
 
 const char *recur_endless_filter(const struct icalrecurrencetype *r)
 {
-	if (r->freq != ICAL_SECONDLY_RECURRENCE && r->freq != ICAL_MINUTELY_RECURRENCE &&
-	    r->freq != ICAL_HOURLY_RECURRENCE)
+	if (!recur_is_sub_daily(r))
 		return NULL;
-	if (r->by_month_day[0] != ICAL_RECURRENCE_ARRAY_MAX)
+	if (recur_has(r->by_month_day))
 		return "BYMONTHDAY";
-	if (r->by_year_day[0] != ICAL_RECURRENCE_ARRAY_MAX)
+	if (recur_has(r->by_year_day))
 		return "BYYEARDAY";
-	if (r->by_week_no[0] != ICAL_RECURRENCE_ARRAY_MAX)
+	if (recur_has(r->by_week_no))
 		return "BYWEEKNO";
-	if (r->by_month[0] != ICAL_RECURRENCE_ARRAY_MAX)
+	if (recur_has(r->by_month))
 		return "BYMONTH";
 	return NULL;
-}
-
-static bool recur_has(const short *list)
-{
-	return list[0] != ICAL_RECURRENCE_ARRAY_MAX;
 }
 
 const char *recur_rfc_conflict(const struct icalrecurrencetype *r)
@@ -466,19 +460,14 @@ const char *recur_rfc_conflict(const struct icalrecurrencetype *r)
 		if (recur_has(r->by_week_no))
 			return "a BYDAY with a number (\"1MO\") cannot be used with BYWEEKNO";
 	}
-	bool other_by = recur_has(r->by_second) || recur_has(r->by_minute) || recur_has(r->by_hour) ||
-	                recur_has(r->by_day) || recur_has(r->by_month_day) || recur_has(r->by_year_day) ||
-	                recur_has(r->by_week_no) || recur_has(r->by_month);
-	if (recur_has(r->by_set_pos) && !other_by)
+	if (recur_has(r->by_set_pos) && !recur_has_by(r))
 		return "BYSETPOS needs another BYxxx part to pick from";
 	return NULL;
 }
 
 const char *recur_unsupported(const struct icalrecurrencetype *r)
 {
-	bool sub_daily = r->freq == ICAL_SECONDLY_RECURRENCE || r->freq == ICAL_MINUTELY_RECURRENCE ||
-	                 r->freq == ICAL_HOURLY_RECURRENCE;
-	if (!recur_has(r->by_set_pos) || sub_daily)
+	if (!recur_has(r->by_set_pos) || recur_is_sub_daily(r))
 		return NULL;
 	if (r->freq == ICAL_DAILY_RECURRENCE || r->freq == ICAL_WEEKLY_RECURRENCE)
 		return "BYSETPOS on a DAILY or WEEKLY rule is not supported: libical 3.0 ignores it";

@@ -22,6 +22,14 @@ def diag(msg):
         print("# " + line, flush=True)
 
 
+def _one_line(exc, limit=400):
+    """The failure on the "not ok" line itself: CI summaries often keep only the
+    FAIL lines, not the diagnostics below them."""
+    text = " ".join(("%s: %s" % (type(exc).__name__, exc)).split())
+    text = text.replace("#", "No.")  # a '#' would start a TAP directive
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def run(make_env, tests=None):
     """Runs the registered tests against the environment made by make_env (an async
     context manager factory taking server=...), once for each XMPP server under test.
@@ -56,9 +64,9 @@ async def _run_all(make_env, selected, server, number):
                 try:
                     await fn(env)
                     print("ok %d - [%s] %s (%.1f s)" % (number, server, doc, time.monotonic() - started), flush=True)
-                except Exception:  # a failed test must not stop the others
+                except Exception as e:  # a failed test must not stop the others
                     failures += 1
-                    print("not ok %d - [%s] %s" % (number, server, doc), flush=True)
+                    print("not ok %d - [%s] %s -- %s" % (number, server, doc, _one_line(e)), flush=True)
                     diag(traceback.format_exc())
                     env.dump_logs_on_failure()
             await env.close_clients()

@@ -4,7 +4,6 @@ transient and notification-only nodes, publish-options preconditions and auto-cr
 pubsub#max_items with every publish_node_full behaviour, item expiry done by calpubsub
 itself, payload size limits, and the node options that shape notifications."""
 
-import asyncio
 import contextlib
 import os
 import re
@@ -443,7 +442,7 @@ async def publishes_arriving_together(env):
         m, since = mark(s.carol), d.log_mark()
         tasks = [publish(s.bob, node, i) for i in ids[:20]] + [publish(s.bob, node, "refused")] + \
                 [publish(s.dave, node, "intruder")] + [publish(s.bob, node, i) for i in ids[20:]]
-        replies = await asyncio.gather(*tasks)
+        replies = await d.arriving_together(tasks)
     for i, r in zip(ids, replies[:20] + replies[22:]):
         assert published_id(ok(r, "publish " + i)) == i
     err(replies[20], "internal-server-error", "cancel", what="the item the database refused")
@@ -454,15 +453,19 @@ async def publishes_arriving_together(env):
     assert sorted(got) == ids, "notifications: %s" % got
     batches = [int(n) for n in re.findall(r"group commit: (\d+) requests? in one transaction", d.log_text()[since:])]
     assert max(batches, default=0) > 1, "42 publishes sent at once were committed one by one: %s" % batches
-    assert re.search(r"group commit of \d+ requests? failed; running each on its own", d.log_text()[since:])
+    failed = [int(n) for n in re.findall(r"group commit of (\d+) requests? failed; running each on its own",
+                                         d.log_text()[since:])]
+    assert failed and failed[0] > 1, "the refused publish's batch was not rolled back and run again: %s" % failed
     # a refusal is decided before anything is written: it does not roll back the others
     since = d.log_mark()
-    replies = await asyncio.gather(*([publish(s.bob, node, "q%02d" % i) for i in range(10)] +
-                                     [publish(s.dave, node, "intruder"), publish(s.bob, node, "q10")]))
+    replies = await d.arriving_together([publish(s.bob, node, "q%02d" % i) for i in range(10)] +
+                                        [publish(s.dave, node, "intruder"), publish(s.bob, node, "q10")])
     err(replies[10], "forbidden", "auth", what="a publish by someone who may not")
     assert all(r.get("type") == "result" for r in replies[:10] + replies[11:])
     assert not re.search(r"group commit of \d+ requests? failed", d.log_text()[since:]), \
         "a forbidden publish rolled back the requests that shared its transaction"
+    batches = [int(n) for n in re.findall(r"group commit: (\d+) requests? in one transaction", d.log_text()[since:])]
+    assert max(batches, default=0) > 1, "12 publishes sent at once were committed one by one: %s" % batches
 
 
 @tap.test
@@ -480,9 +483,12 @@ async def refused_change_leaves_nothing(env):
         err(await publish(s.bob, node, "refused"), "internal-server-error", "cancel", what="one publish alone")
         assert "change refused by the test" in d.log_text()[since:]
         # and inside a shared transaction: the others are committed, the refused one is not
-        replies = await asyncio.gather(*([publish(s.bob, node, "r%02d" % i) for i in range(8)] +
-                                         [publish(s.bob, node, "refused-too")] +
-                                         [publish(s.bob, node, "r%02d" % i) for i in range(8, 16)]))
+        since = d.log_mark()
+        replies = await d.arriving_together([publish(s.bob, node, "r%02d" % i) for i in range(8)] +
+                                            [publish(s.bob, node, "refused-too")] +
+                                            [publish(s.bob, node, "r%02d" % i) for i in range(8, 16)])
+        failed = re.findall(r"group commit of (\d+) requests? failed", d.log_text()[since:])
+        assert failed and int(failed[0]) > 1, "the refused publish did not share a transaction: %s" % failed
     err(replies[8], "internal-server-error", "cancel", what="the refused publish of the burst")
     assert all(r.get("type") == "result" for r in replies[:8] + replies[9:])
     expected = ["before"] + ["r%02d" % i for i in range(16)]

@@ -47,8 +47,9 @@ DOMAIN = "localhost"
 PASSWORD = "password"
 NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 
-# The slowest machine we run on is a loaded 2-core CI box; with valgrind, slower still.
-SLOW = 4.0 if WRAPPER else 1.0
+# The slowest machine we run on is a loaded 2-core CI box; with the sanitizers a little
+# slower, with valgrind slower still.
+SLOW = 4.0 if WRAPPER else 2.0 if built_with_sanitizers(CALPUBSUB_BIN) else 1.0
 
 
 def free_port():

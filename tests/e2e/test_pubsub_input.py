@@ -10,7 +10,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import tap  # noqa: E402
-from harness import environment  # noqa: E402
+from harness import SLOW, environment  # noqa: E402
 from pubsub_lib import (shared_clients, FORM_NODE_CONFIG, FORM_PUBLISH_OPTIONS, FORM_SUB_OPTIONS, NS_EVENT, NS_INFO,  # noqa: E402
                         NS_ITEMS, NS_OWNER, NS_PS, NS_RSM, attr, configure, create, err, event_kind, form,
                         get_affiliations, get_config, get_items, item_ids, jid, mark, messages, notified_items, ok,
@@ -349,7 +349,7 @@ async def bad_addresses_and_owners(env):
     async def gone():
         r = ok(await ps(s.alice, "get", "<subscriptions node=%s/>" % attr(node), owner=True))
         return "nobody-here@localhost" not in [x.get("jid") for x in r.iter("{%s}subscription" % NS_OWNER)]
-    for _ in range(50):
+    for _ in range(round(50 * SLOW)):
         if await gone():
             break
         await wait_a_bit()

@@ -327,8 +327,10 @@ async def max_items_and_node_full(env):
 async def item_expiry(env):
     """pubsub#item_expire: calpubsub itself removes expired items and announces their retraction"""
     s = await clients(env)
-    node = await node_with(s, {"pubsub#item_expire": "1"})
-    quiet = await node_with(s, {"pubsub#item_expire": "1", "pubsub#notify_retract": "0"})
+    # long enough for a publish and a read under valgrind to happen before it
+    expire = str(max(1, round(SLOW)))
+    node = await node_with(s, {"pubsub#item_expire": expire})
+    quiet = await node_with(s, {"pubsub#item_expire": expire, "pubsub#notify_retract": "0"})
     keep = await node_with(s)
     m = mark(s.carol)
     # q1 first: once e1's retraction is announced, q1 has expired as well

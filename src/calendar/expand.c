@@ -291,22 +291,26 @@ static bool kept(const struct kept_instances *keep, int64_t local, icalrecurrenc
 }
 
 /* One rule's instances in order, on the wall clock: from subdaily.c for a rule more
- * frequent than daily on DATE-TIMEs, from libical's iterator for the others. */
+ * frequent than daily on DATE-TIMEs, from weekno.c for a yearly rule by week number,
+ * from libical's iterator for the others. */
 struct rule_walk {
 	icalrecur_iterator *it;
+	enum { WALK_LIBICAL, WALK_SUB_DAILY, WALK_WEEK_NUMBERS } kind;
 	struct subdaily sub;
-	bool own;
+	struct weekno weeks;
 	bool is_date;
 	int64_t from, limit;
 };
 
 static bool walk_next(struct ctx *c, struct rule_walk *w, int64_t *local)
 {
-	if (w->own) {
+	if (w->kind != WALK_LIBICAL) {
 		size_t budget = c->max_iterations > c->iterations ? c->max_iterations - c->iterations : 0;
-		enum subdaily_result r = subdaily_next(&w->sub, w->from, w->limit, budget, &c->iterations, local);
-		c->capped |= r == SUBDAILY_CAPPED;
-		if (r != SUBDAILY_FOUND)
+		enum walk_result r = w->kind == WALK_SUB_DAILY
+		                         ? subdaily_next(&w->sub, w->from, w->limit, budget, &c->iterations, local)
+		                         : weekno_next(&w->weeks, w->from, w->limit, budget, &c->iterations, local);
+		c->capped |= r == WALK_CAPPED;
+		if (r != WALK_FOUND)
 			return false;
 		w->from = *local + 1;
 		return true;
@@ -344,17 +348,24 @@ static bool rrule_cands(struct ctx *c, const char *rrule, const struct when *sta
 	bool skip_ahead = !count && lo_local > start->local;
 	struct rule_walk w = {.is_date = start->is_date, .from = skip_ahead ? lo_local : start->local + 1,
 	                      .limit = hi_local};
-	w.own = recur_is_sub_daily(&rule);
+	w.kind = recur_is_sub_daily(&rule)                                         ? WALK_SUB_DAILY
+	         : rule.freq == ICAL_YEARLY_RECURRENCE && recur_has(rule.by_week_no) && !rule.rscale ? WALK_WEEK_NUMBERS
+	                                                                               : WALK_LIBICAL;
 	/* libical would search such rules second by second (26 s for one query of a year) */
-	if (w.own && (start->is_date || !subdaily_init(&w.sub, &rule, start->local))) {
+	if (w.kind == WALK_SUB_DAILY && (start->is_date || !subdaily_init(&w.sub, &rule, start->local))) {
 		free(rule.rscale);
 		buf_printf(c->err, "RRULE '%s': a rule more frequent than daily needs a DATE-TIME DTSTART and "
 		                   "no number on its BYDAY",
 		           rrule);
 		return false;
 	}
+	if (w.kind == WALK_WEEK_NUMBERS && !weekno_init(&w.weeks, &rule, start->local, start->is_date)) {
+		free(rule.rscale);
+		buf_printf(c->err, "RRULE '%s': a BYDAY with a number cannot be used with BYWEEKNO", rrule);
+		return false;
+	}
 	struct kept_instances keep = {.every = rule.interval, .month_days = {ICAL_RECURRENCE_ARRAY_MAX}};
-	if (!w.own) {
+	if (w.kind == WALK_LIBICAL) {
 		work_around_libical(&rule, start->local, &keep);
 		w.it = icalrecur_iterator_new(rule, ical_from_local(start->local, start->is_date));
 		if (!w.it) {

@@ -264,6 +264,9 @@ static inline int weekday_of_day(int64_t day)
 	return (int)(((day + 4) % 7 + 7) % 7);
 }
 
+/* What our own walks over a rule's instances (subdaily.c, weekno.c) answer. */
+enum walk_result { WALK_FOUND, WALK_NONE, WALK_CAPPED };
+
 /* ---- rules more frequent than daily (subdaily.c) ---- */
 
 #define SUBDAILY_MAX_SET 3600   /* instances in one hour of an HOURLY rule: minutes x seconds */
@@ -281,15 +284,41 @@ struct subdaily {
 	size_t n_set_pos;
 };
 
-enum subdaily_result { SUBDAILY_FOUND, SUBDAILY_NONE, SUBDAILY_CAPPED };
 
 /* False when the rule is not SECONDLY, MINUTELY or HOURLY, or has a BYDAY with a
  * position. dtstart is on the wall clock, in seconds from local day 0. */
 bool subdaily_init(struct subdaily *s, const struct icalrecurrencetype *r, int64_t dtstart);
 /* The first instance at or after from and at or before limit, into *at. Each period
- * looked at counts in *steps; more than budget of them gives SUBDAILY_CAPPED. */
-enum subdaily_result subdaily_next(const struct subdaily *s, int64_t from, int64_t limit, size_t budget,
+ * looked at counts in *steps; more than budget of them gives WALK_CAPPED. */
+enum walk_result subdaily_next(const struct subdaily *s, int64_t from, int64_t limit, size_t budget,
                                    size_t *steps, int64_t *at);
+
+/* ---- yearly rules by week number (weekno.c) ---- */
+
+#define WEEKNO_MAX_DAYS (53 * 7) /* days one year's weeks can hold */
+#define WEEKNO_MAX_SET_POS 32
+
+struct weekno {
+	int first_year, interval;
+	short weeks[ICAL_BY_WEEKNO_SIZE]; /* BYWEEKNO, ICAL_RECURRENCE_ARRAY_MAX-terminated */
+	uint8_t weekdays;                 /* bit n: weekday n, 0 being Sunday */
+	int week_start;                   /* WKST, 0 being Sunday */
+	uint16_t months;                  /* bit n: month n passes */
+	short month_days[ICAL_BY_MONTHDAY_SIZE], year_days[ICAL_BY_YEARDAY_SIZE];
+	/* the times of each day: every combination, ascending */
+	uint8_t hours[24], minutes[60], seconds[60];
+	size_t n_hours, n_minutes, n_seconds;
+	short set_pos[WEEKNO_MAX_SET_POS];
+	size_t n_set_pos;
+};
+
+/* False unless the rule is FREQ=YEARLY with BYWEEKNO and no numbered BYDAY. dtstart is
+ * on the wall clock, in seconds from local day 0. */
+bool weekno_init(struct weekno *w, const struct icalrecurrencetype *r, int64_t dtstart, bool is_date);
+/* The first instance at or after from and at or before limit, into *at. Each year
+ * looked at counts in *steps; more than budget of them gives WALK_CAPPED. */
+enum walk_result weekno_next(const struct weekno *w, int64_t from, int64_t limit, size_t budget, size_t *steps,
+                             int64_t *at);
 
 /* ---- occurrences (expand.c) ---- */
 

@@ -104,7 +104,7 @@ static size_t pick_positions(const struct subdaily *s, int32_t *set, size_t n)
 	return kept;
 }
 
-enum subdaily_result subdaily_next(const struct subdaily *s, int64_t from, int64_t limit, size_t budget,
+enum walk_result subdaily_next(const struct subdaily *s, int64_t from, int64_t limit, size_t budget,
                                    size_t *steps, int64_t *at)
 {
 	int64_t p = aligned(s, floor_div(from, s->unit));
@@ -113,9 +113,9 @@ enum subdaily_result subdaily_next(const struct subdaily *s, int64_t from, int64
 		/* a whole cycle, and the period that begins the next, without an instance: the
 		 * rule has none left (FREQ=SECONDLY;INTERVAL=2;BYSECOND=34 from an odd second) */
 		if (p * s->unit - scan_start > s->cycle)
-			return SUBDAILY_NONE;
+			return WALK_NONE;
 		if (used == budget)
-			return SUBDAILY_CAPPED;
+			return WALK_CAPPED;
 		++*steps;
 		int64_t t0 = p * s->unit;
 		int64_t day = floor_div(t0, 86400), in_day = t0 - day * 86400;
@@ -137,13 +137,13 @@ enum subdaily_result subdaily_next(const struct subdaily *s, int64_t from, int64
 		for (size_t i = 0; i < n; i++) {
 			int64_t t = t0 + set[i];
 			if (t > limit)
-				return SUBDAILY_NONE;
+				return WALK_NONE;
 			if (t >= from) {
 				*at = t;
-				return SUBDAILY_FOUND;
+				return WALK_FOUND;
 			}
 		}
 		p += s->interval;
 	}
-	return SUBDAILY_NONE;
+	return WALK_NONE;
 }

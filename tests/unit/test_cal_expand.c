@@ -189,6 +189,19 @@ static void test_rule_shapes(void)
 		{"20240102T100000Z", "FREQ=HOURLY;INTERVAL=3;BYMINUTE=0,30;BYDAY=TU;COUNT=5",
 		 "BYMINUTE expands each counted hour",
 		 {"20240102T100000Z", "20240102T103000Z", "20240102T130000Z", "20240102T133000Z", "20240102T160000Z"}},
+		{"20260101T100000Z", "FREQ=YEARLY;BYWEEKNO=1;BYDAY=MO;COUNT=3",
+		 "the Monday of ISO week 1: 2026's is 29 December 2025, before DTSTART; then 4 January 2027 "
+		 "and 3 January 2028",
+		 {"20260101T100000Z", "20270104T100000Z", "20280103T100000Z"}},
+		{"20240305T093000Z", "FREQ=YEARLY;BYWEEKNO=-1;BYDAY=MO;WKST=SU;COUNT=3",
+		 "the last week begun on Sunday: 2025's has four days of 2025 and ends on 3 January 2026",
+		 {"20240305T093000Z", "20241223T093000Z", "20251229T093000Z"}},
+		{"20240305T093000Z", "FREQ=YEARLY;BYWEEKNO=53;BYDAY=MO;UNTIL=20330101T000000Z",
+		 "week 53 only in the years that have one (2026, 2032)",
+		 {"20240305T093000Z", "20261228T093000Z", "20321227T093000Z"}},
+		{"20240305T093000Z", "FREQ=YEARLY;BYWEEKNO=20;COUNT=3",
+		 "without BYDAY, DTSTART's weekday (Tuesday) of week 20",
+		 {"20240305T093000Z", "20240514T093000Z", "20250513T093000Z"}},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct rule_case *rc = &cases[i];

@@ -348,9 +348,8 @@ static bool rrule_cands(struct ctx *c, const char *rrule, const struct when *sta
 	bool skip_ahead = !count && lo_local > start->local;
 	struct rule_walk w = {.is_date = start->is_date, .from = skip_ahead ? lo_local : start->local + 1,
 	                      .limit = hi_local};
-	w.kind = recur_is_sub_daily(&rule)                                         ? WALK_SUB_DAILY
-	         : rule.freq == ICAL_YEARLY_RECURRENCE && recur_has(rule.by_week_no) && !rule.rscale ? WALK_WEEK_NUMBERS
-	                                                                               : WALK_LIBICAL;
+	bool by_week_numbers = rule.freq == ICAL_YEARLY_RECURRENCE && recur_has(rule.by_week_no) && !rule.rscale;
+	w.kind = recur_is_sub_daily(&rule) ? WALK_SUB_DAILY : by_week_numbers ? WALK_WEEK_NUMBERS : WALK_LIBICAL;
 	/* libical would search such rules second by second (26 s for one query of a year) */
 	if (w.kind == WALK_SUB_DAILY && (start->is_date || !subdaily_init(&w.sub, &rule, start->local))) {
 		free(rule.rscale);

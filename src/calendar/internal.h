@@ -284,14 +284,13 @@ struct subdaily {
 	size_t n_set_pos;
 };
 
-
 /* False when the rule is not SECONDLY, MINUTELY or HOURLY, or has a BYDAY with a
  * position. dtstart is on the wall clock, in seconds from local day 0. */
 bool subdaily_init(struct subdaily *s, const struct icalrecurrencetype *r, int64_t dtstart);
 /* The first instance at or after from and at or before limit, into *at. Each period
  * looked at counts in *steps; more than budget of them gives WALK_CAPPED. */
-enum walk_result subdaily_next(const struct subdaily *s, int64_t from, int64_t limit, size_t budget,
-                                   size_t *steps, int64_t *at);
+enum walk_result subdaily_next(const struct subdaily *s, int64_t from, int64_t limit, size_t budget, size_t *steps,
+                               int64_t *at);
 
 /* ---- yearly rules by week number (weekno.c) ---- */
 

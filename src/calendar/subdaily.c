@@ -104,8 +104,8 @@ static size_t pick_positions(const struct subdaily *s, int32_t *set, size_t n)
 	return kept;
 }
 
-enum walk_result subdaily_next(const struct subdaily *s, int64_t from, int64_t limit, size_t budget,
-                                   size_t *steps, int64_t *at)
+enum walk_result subdaily_next(const struct subdaily *s, int64_t from, int64_t limit, size_t budget, size_t *steps,
+                               int64_t *at)
 {
 	int64_t p = aligned(s, floor_div(from, s->unit));
 	const int64_t scan_start = p * s->unit;

@@ -212,8 +212,7 @@ static int64_t period_of(int64_t local, int days, icalrecurrencetype_weekday wks
 	int64_t day = floor_div(local, 86400);
 	if (days == 1)
 		return day;
-	int week_start = (wkst == ICAL_NO_WEEKDAY ? ICAL_MONDAY_WEEKDAY : (int)wkst) - ICAL_SUNDAY_WEEKDAY;
-	int64_t into_week = (weekday_of_day(day) - week_start + 7) % 7; /* 0: day is WKST */
+	int64_t into_week = (weekday_of_day(day) - recur_week_start(wkst) + 7) % 7; /* 0: day is WKST */
 	return floor_div(day - into_week, 7);
 }
 
@@ -222,11 +221,7 @@ static bool on_month_day(int64_t local, const short *month_days)
 {
 	struct cal_dt d;
 	dt_from_local_seconds(local, false, &d);
-	int last = days_in_month(d.year, d.month);
-	for (int i = 0; recur_has(month_days + i); i++)
-		if (month_days[i] == d.day || last + 1 + month_days[i] == d.day)
-			return true;
-	return false;
+	return recur_list_holds(month_days, d.day, days_in_month(d.year, d.month));
 }
 
 static int short_cmp(const void *a, const void *b)
@@ -265,7 +260,7 @@ static void work_around_libical(struct icalrecurrencetype *rule, int64_t dtstart
 	/* libical expands a YEARLY rule's BYMONTHDAY in DTSTART's month only; RFC 5545
 	 * 3.3.10's table expands it over the year, which is over every month. */
 	if (rule->freq == ICAL_YEARLY_RECURRENCE && recur_has(rule->by_month_day) && !recur_has(rule->by_month) &&
-	    !recur_has(rule->by_week_no) && !recur_has(rule->by_year_day) && !rule->rscale) {
+	    !recur_has(rule->by_year_day) && !rule->rscale) { /* with BYWEEKNO, weekno.c expands it */
 		for (short m = 1; m <= 12; m++)
 			rule->by_month[m - 1] = m;
 		rule->by_month[12] = ICAL_RECURRENCE_ARRAY_MAX;

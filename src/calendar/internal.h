@@ -264,6 +264,43 @@ static inline int weekday_of_day(int64_t day)
 	return (int)(((day + 4) % 7 + 7) % 7);
 }
 
+/* Whether a BYxxx list holds value, a negative member counting back from count (-1 is
+ * the count-th: BYMONTHDAY=-1 is the month's last day). */
+static inline bool recur_list_holds(const short *list, int value, int count)
+{
+	for (size_t i = 0; list[i] != ICAL_RECURRENCE_ARRAY_MAX; i++)
+		if (list[i] == value || count + 1 + list[i] == value)
+			return true;
+	return false;
+}
+
+/* WKST as a weekday number, 0 being Sunday; Monday when the rule has none. */
+static inline int recur_week_start(icalrecurrencetype_weekday wkst)
+{
+	return (wkst == ICAL_NO_WEEKDAY ? ICAL_MONDAY_WEEKDAY : (int)wkst) - ICAL_SUNDAY_WEEKDAY;
+}
+
+/* The weekdays of BYDAY into *bits (bit n: weekday n, 0 being Sunday; 0 without BYDAY).
+ * False when a day has a number ("1MO"), which a set of weekdays cannot say. */
+static inline bool recur_weekday_bits(const short *by_day, uint8_t *bits)
+{
+	*bits = 0;
+	for (size_t i = 0; by_day[i] != ICAL_RECURRENCE_ARRAY_MAX; i++) {
+		if (icalrecurrencetype_day_position(by_day[i]) != 0)
+			return false;
+		*bits |= (uint8_t)(1u << (icalrecurrencetype_day_day_of_week(by_day[i]) - ICAL_SUNDAY_WEEKDAY));
+	}
+	return true;
+}
+
+/* The index in a set of n that a BYSETPOS value names (1 the first, -1 the last), or -1
+ * when the set has no such member. */
+static inline long recur_set_pos_index(long pos, size_t n)
+{
+	long index = pos > 0 ? pos - 1 : (long)n + pos;
+	return index >= 0 && index < (long)n ? index : -1;
+}
+
 /* What our own walks over a rule's instances (subdaily.c, weekno.c) answer. */
 enum walk_result { WALK_FOUND, WALK_NONE, WALK_CAPPED };
 
@@ -306,9 +343,12 @@ struct weekno {
 	short month_days[ICAL_BY_MONTHDAY_SIZE], year_days[ICAL_BY_YEARDAY_SIZE];
 	/* the times of each day: every combination, ascending */
 	uint8_t hours[24], minutes[60], seconds[60];
-	size_t n_hours, n_minutes, n_seconds;
+	size_t n_hours, n_minutes, n_seconds, times_per_day;
 	short set_pos[WEEKNO_MAX_SET_POS];
 	size_t n_set_pos;
+	int cached_year; /* the year whose days cached_days holds */
+	int64_t cached_days[WEEKNO_MAX_DAYS];
+	size_t n_cached_days;
 };
 
 /* False unless the rule is FREQ=YEARLY with BYWEEKNO and no numbered BYDAY. dtstart is
@@ -316,7 +356,7 @@ struct weekno {
 bool weekno_init(struct weekno *w, const struct icalrecurrencetype *r, int64_t dtstart, bool is_date);
 /* The first instance at or after from and at or before limit, into *at. Each year
  * looked at counts in *steps; more than budget of them gives WALK_CAPPED. */
-enum walk_result weekno_next(const struct weekno *w, int64_t from, int64_t limit, size_t budget, size_t *steps,
+enum walk_result weekno_next(struct weekno *w, int64_t from, int64_t limit, size_t budget, size_t *steps,
                              int64_t *at);
 
 /* ---- occurrences (expand.c) ---- */

@@ -39,12 +39,10 @@ bool subdaily_init(struct subdaily *s, const struct icalrecurrencetype *r, int64
 	s->seconds = bits_of(r->by_second, 59, seconds_expand ? UINT64_C(1) << start_second : all);
 	s->minutes = bits_of(r->by_minute, 59, minutes_expand ? UINT64_C(1) << start_minute : all);
 	s->hours = (uint32_t)bits_of(r->by_hour, 23, all);
-	s->weekdays = recur_has(r->by_day) ? 0 : 0x7f;
-	for (int i = 0; r->by_day[i] != ICAL_RECURRENCE_ARRAY_MAX; i++) {
-		if (icalrecurrencetype_day_position(r->by_day[i]) != 0)
-			return false; /* "1MO" means nothing within a day (RFC 5545 3.3.10) */
-		s->weekdays |= (uint8_t)(1u << (icalrecurrencetype_day_day_of_week(r->by_day[i]) - ICAL_SUNDAY_WEEKDAY));
-	}
+	if (!recur_weekday_bits(r->by_day, &s->weekdays))
+		return false; /* "1MO" means nothing within a day (RFC 5545 3.3.10) */
+	if (!s->weekdays)
+		s->weekdays = 0x7f;
 	for (int i = 0; r->by_set_pos[i] != ICAL_RECURRENCE_ARRAY_MAX && s->n_set_pos < SUBDAILY_MAX_SET_POS; i++)
 		s->set_pos[s->n_set_pos++] = r->by_set_pos[i];
 	/* the rule's pattern on the week repeats after lcm(step, one week) */
@@ -92,9 +90,8 @@ static size_t pick_positions(const struct subdaily *s, int32_t *set, size_t n)
 	bool keep[SUBDAILY_MAX_SET];
 	memset(keep, 0, n * sizeof(bool));
 	for (size_t i = 0; i < s->n_set_pos; i++) {
-		long pos = s->set_pos[i];
-		long at = pos > 0 ? pos - 1 : (long)n + pos;
-		if (at >= 0 && at < (long)n)
+		long at = recur_set_pos_index(s->set_pos[i], n);
+		if (at >= 0)
 			keep[at] = true;
 	}
 	size_t kept = 0;

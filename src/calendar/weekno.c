@@ -9,6 +9,8 @@
  * not say is taken from DTSTART); BYMONTH, BYMONTHDAY and BYYEARDAY keep the days whose
  * own date they name; BYHOUR, BYMINUTE and BYSECOND make the times of each day,
  * DTSTART's without them; BYSETPOS picks from each year's set. */
+#include <limits.h>
+
 #include "src/calendar/internal.h"
 
 /* The values of a BYxxx list within [0, max], ascending and without repeats, or the one
@@ -47,14 +49,11 @@ bool weekno_init(struct weekno *w, const struct icalrecurrencetype *r, int64_t d
 	w->first_year = start.year;
 	w->interval = r->interval > 0 ? r->interval : 1;
 	copy_list(r->by_week_no, w->weeks, ICAL_BY_WEEKNO_SIZE);
-	int64_t start_day = floor_div(dtstart, 86400);
-	w->weekdays = recur_has(r->by_day) ? 0 : (uint8_t)(1u << weekday_of_day(start_day));
-	for (int i = 0; r->by_day[i] != ICAL_RECURRENCE_ARRAY_MAX; i++) {
-		if (icalrecurrencetype_day_position(r->by_day[i]) != 0)
-			return false;
-		w->weekdays |= (uint8_t)(1u << (icalrecurrencetype_day_day_of_week(r->by_day[i]) - ICAL_SUNDAY_WEEKDAY));
-	}
-	w->week_start = (r->week_start == ICAL_NO_WEEKDAY ? ICAL_MONDAY_WEEKDAY : (int)r->week_start) - ICAL_SUNDAY_WEEKDAY;
+	if (!recur_weekday_bits(r->by_day, &w->weekdays))
+		return false;
+	if (!w->weekdays)
+		w->weekdays = (uint8_t)(1u << weekday_of_day(floor_div(dtstart, 86400)));
+	w->week_start = recur_week_start(r->week_start);
 	w->months = recur_has(r->by_month) ? 0 : 0x1ffe;
 	for (int i = 0; r->by_month[i] != ICAL_RECURRENCE_ARRAY_MAX; i++)
 		if (r->by_month[i] >= 1 && r->by_month[i] <= 12)
@@ -68,6 +67,8 @@ bool weekno_init(struct weekno *w, const struct icalrecurrencetype *r, int64_t d
 		w->n_minutes = sorted_values(r->by_minute, 59, start.minute, w->minutes);
 		w->n_seconds = sorted_values(r->by_second, 59, start.second, w->seconds);
 	}
+	w->times_per_day = w->n_hours * w->n_minutes * w->n_seconds;
+	w->cached_year = INT_MIN;
 	for (int i = 0; r->by_set_pos[i] != ICAL_RECURRENCE_ARRAY_MAX && w->n_set_pos < WEEKNO_MAX_SET_POS; i++)
 		w->set_pos[w->n_set_pos++] = r->by_set_pos[i];
 	return true;
@@ -82,26 +83,18 @@ static int64_t first_week_day(const struct weekno *w, int year)
 	return jan4 - (weekday_of_day(jan4) - w->week_start + 7) % 7;
 }
 
-static bool in_list(const short *list, int value, int count)
-{
-	for (size_t i = 0; list[i] != ICAL_RECURRENCE_ARRAY_MAX; i++)
-		if (list[i] == value || count + 1 + list[i] == value)
-			return true;
-	return false;
-}
-
 static bool day_passes(const struct weekno *w, int64_t day)
 {
 	struct cal_dt d;
 	dt_from_local_seconds(day * 86400, true, &d);
 	if (!(w->months & (1u << d.month)))
 		return false;
-	if (recur_has(w->month_days) && !in_list(w->month_days, d.day, days_in_month(d.year, d.month)))
+	if (recur_has(w->month_days) && !recur_list_holds(w->month_days, d.day, days_in_month(d.year, d.month)))
 		return false;
 	if (recur_has(w->year_days)) {
 		int64_t jan1 = floor_div(dt_local_seconds(&(struct cal_dt){.year = d.year, .month = 1, .day = 1}), 86400);
 		int year_length = days_in_month(d.year, 2) == 29 ? 366 : 365;
-		if (!in_list(w->year_days, (int)(day - jan1 + 1), year_length))
+		if (!recur_list_holds(w->year_days, (int)(day - jan1 + 1), year_length))
 			return false;
 	}
 	return true;
@@ -134,22 +127,20 @@ static size_t year_days(const struct weekno *w, int year, int64_t *days)
 /* The wall-clock time of member i of a year's set: days in order, each with its times. */
 static int64_t member(const struct weekno *w, const int64_t *days, size_t i)
 {
-	size_t per_day = w->n_hours * w->n_minutes * w->n_seconds;
-	size_t t = i % per_day;
-	return days[i / per_day] * 86400 + w->hours[t / (w->n_minutes * w->n_seconds)] * 3600 +
+	size_t t = i % w->times_per_day;
+	return days[i / w->times_per_day] * 86400 + w->hours[t / (w->n_minutes * w->n_seconds)] * 3600 +
 	       w->minutes[t / w->n_seconds % w->n_minutes] * 60 + w->seconds[t % w->n_seconds];
 }
 
 /* The first member of a year's set at or after from, after BYSETPOS. */
 static bool first_in_year(const struct weekno *w, const int64_t *days, size_t n_days, int64_t from, int64_t *at)
 {
-	size_t n = n_days * w->n_hours * w->n_minutes * w->n_seconds;
+	size_t n = n_days * w->times_per_day;
 	if (w->n_set_pos) {
 		bool found = false;
 		for (size_t i = 0; i < w->n_set_pos; i++) {
-			long pos = w->set_pos[i];
-			long index = pos > 0 ? pos - 1 : (long)n + pos;
-			if (index < 0 || index >= (long)n)
+			long index = recur_set_pos_index(w->set_pos[i], n);
+			if (index < 0)
 				continue;
 			int64_t t = member(w, days, (size_t)index);
 			if (t >= from && (!found || t < *at)) {
@@ -162,8 +153,7 @@ static bool first_in_year(const struct weekno *w, const int64_t *days, size_t n_
 	for (size_t d = 0; d < n_days; d++) {
 		if (days[d] * 86400 + 86399 < from)
 			continue;
-		size_t per_day = n / n_days;
-		for (size_t i = d * per_day; i < (d + 1) * per_day; i++) {
+		for (size_t i = d * w->times_per_day; i < (d + 1) * w->times_per_day; i++) {
 			int64_t t = member(w, days, i);
 			if (t >= from) {
 				*at = t;
@@ -174,7 +164,7 @@ static bool first_in_year(const struct weekno *w, const int64_t *days, size_t n_
 	return false;
 }
 
-enum walk_result weekno_next(const struct weekno *w, int64_t from, int64_t limit, size_t budget, size_t *steps,
+enum walk_result weekno_next(struct weekno *w, int64_t from, int64_t limit, size_t budget, size_t *steps,
                              int64_t *at)
 {
 	struct cal_dt d;
@@ -186,13 +176,16 @@ enum walk_result weekno_next(const struct weekno *w, int64_t from, int64_t limit
 	int year = w->first_year + (int)floor_div(d.year - 1 - w->first_year + w->interval - 1, w->interval) * w->interval;
 	struct cal_dt last;
 	dt_from_local_seconds(limit, false, &last);
-	int64_t days[WEEKNO_MAX_DAYS];
 	for (size_t used = 0; year <= last.year + 1; year += w->interval, used++) {
 		if (used == budget)
 			return WALK_CAPPED;
 		++*steps;
-		size_t n_days = year_days(w, year, days);
-		if (n_days && first_in_year(w, days, n_days, from, at))
+		/* the walk asks once per instance, mostly within one year: its days are kept */
+		if (year != w->cached_year) {
+			w->n_cached_days = year_days(w, year, w->cached_days);
+			w->cached_year = year;
+		}
+		if (w->n_cached_days && first_in_year(w, w->cached_days, w->n_cached_days, from, at))
 			return *at <= limit ? WALK_FOUND : WALK_NONE;
 	}
 	return WALK_NONE;
